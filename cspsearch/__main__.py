@@ -1,0 +1,3 @@
+from cspsearch.cli import main
+
+main()

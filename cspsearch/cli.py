@@ -1,0 +1,155 @@
+"""Command line (typer): thin commands over space, study and report modules.
+
+Heavy modules (torch, optuna, plotly) are imported inside the commands so ``--help`` is quick.
+A user error ends with one line on stderr and exit code 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from enum import Enum
+
+import typer
+
+
+class Sampler(str, Enum):  # kept equal to cspsearch.space.SAMPLERS by a test
+    tpe = "tpe"
+    nsga2 = "nsga2"
+    gp = "gp"
+    random = "random"
+    grid = "grid"
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Architecture search and ablation reports for CSPNet.")
+spaces_app = typer.Typer(help="List the bundled search spaces, or show one.")
+app.add_typer(spaces_app, name="spaces")
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors.")) -> None:
+    _state["debug"] = debug
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the project's errors into one line on stderr and exit code 2."""
+    from cspsearch.errors import CspSearchError
+
+    try:
+        yield
+    except CspSearchError as exc:
+        if _state["debug"]:
+            raise
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run(
+    space: str = typer.Option(..., "--space", help="Bundled space name or path to a YAML file."),
+    study_name: str | None = typer.Option(None, help="Default: the space name (+ overrides)."),
+    storage: str | None = typer.Option(None, help="Optuna URL or Journal file path. Default: "
+                                       "sqlite:///reports/cspsearch.db"),
+    n_trials: int | None = typer.Option(None, min=1, help="Finished trials the study should "
+                                        "hold (default: the space's study.n_trials)."),
+    timeout: float | None = typer.Option(None, min=0.0, help="Stop starting trials after SEC."),
+    sampler: Sampler | None = typer.Option(None, help="Default: the space's study.sampler."),
+    epochs: int | None = typer.Option(None, min=1, help="Override train.epochs."),
+    seed: int | None = typer.Option(None, min=0, help="Override train.seed and seed the sampler."),
+    device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda, cuda:K."),
+) -> None:
+    """Search a space: build, count MACs, briefly train and record each trial."""
+    with user_errors():
+        import optuna
+
+        from cspsearch import console as out
+        from cspsearch.objective import Objective
+        from cspsearch.space import load_space
+        from cspsearch.study import finished_trials
+        from cspsearch.study import make_sampler
+        from cspsearch.study import open_storage
+        from cspsearch.study import open_study
+        from cspsearch.study import run_study
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own line per trial instead
+        chosen = load_space(space)
+        overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
+        chosen = chosen.override_train(**overrides) if overrides else chosen
+        name = study_name or chosen.name + "".join(f"-{k}{v}" for k, v in overrides.items())
+        train_seed = chosen.train.get("seed", 0)
+        sampler_obj = make_sampler(sampler.value if sampler else chosen.sampler,
+                                   train_seed if isinstance(train_seed, int) else 0, chosen)
+        study = open_study(chosen, open_storage(storage), name, sampler_obj)
+        total = n_trials or chosen.n_trials
+        todo = max(0, total - finished_trials(study))
+        out.console.print(f"study {name}: {todo} trial(s) to run ({total} wanted, "
+                          f"{total - todo} done) · space {chosen.source}", highlight=False)
+        with out.RunProgress(todo) as progress:
+            objective = Objective(chosen, device, on_epoch=progress.on_epoch)
+            run_study(study, objective, total, timeout or chosen.timeout, [progress.on_trial])
+        out.console.print(out.summary(study), highlight=False)
+        out.console.print(f"report: cspsearch report {name}"
+                          + (f" --storage {storage}" if storage else ""), highlight=False)
+
+
+@app.command()
+def report(
+    study: str = typer.Argument(..., help="Study name."),
+    storage: str | None = typer.Option(None, help="Where the study is (default as for run)."),
+    out: Path | None = typer.Option(None, help="HTML file (default reports/STUDY.html)."),
+) -> None:
+    """Write one self-contained HTML report of a study."""
+    with user_errors():
+        from cspsearch.errors import StudyError
+        from cspsearch.report import collect
+        from cspsearch.report import report_path
+        from cspsearch.report import write_report
+        from cspsearch.study import DEFAULT_STORAGE
+        from cspsearch.study import list_studies
+        from cspsearch.study import open_storage
+
+        opened = open_storage(storage, must_exist=True)
+        if study not in list_studies(opened):
+            raise StudyError(f"no study {study!r} in {storage or DEFAULT_STORAGE} (studies: "
+                             f"{', '.join(list_studies(opened)) or 'none'})")
+        typer.echo(str(write_report(collect(opened, study), out or report_path(study))))
+
+
+@spaces_app.callback(invoke_without_command=True)
+def spaces(ctx: typer.Context) -> None:
+    """List the bundled search spaces with their sizes."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from cspsearch.space import bundled_spaces
+    from cspsearch.space import load_space
+
+    for name in bundled_spaces():
+        space = load_space(name)
+        typer.echo(f"{name:<20} {_size(space.size()):>14}  {space.description.splitlines()[0]}")
+
+
+@spaces_app.command("show")
+def spaces_show(name: str = typer.Argument(..., help="Bundled space name or path.")) -> None:
+    """Print a space file and its size."""
+    with user_errors():
+        from cspsearch.space import load_space
+
+        space = load_space(name)
+        typer.echo(f"# {space.source}")
+        typer.echo(Path(space.source).read_text(encoding="utf-8").rstrip())
+        searched = ", ".join(space.searched()) or "nothing"
+        typer.echo(f"# searched: {searched}")
+        typer.echo(f"# size: {_size(space.size())}")
+
+
+def _size(size: int | None) -> str:
+    return "continuous" if size is None else f"{size:,} combinations"
+
+
+def main() -> None:
+    app()

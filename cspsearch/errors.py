@@ -1,0 +1,21 @@
+"""The project's exceptions: user errors (exit code 2 in the CLI) and trial-level failures."""
+
+
+class CspSearchError(Exception):
+    """Base of every error cspsearch raises on purpose; the CLI prints it as one line."""
+
+
+class SpaceError(CspSearchError):
+    """A space file, or a value given for one, is invalid (names the file, key and value)."""
+
+
+class StudyError(CspSearchError):
+    """A study or storage cannot be opened or used as asked."""
+
+
+class BuildError(CspSearchError):
+    """A model configuration cannot be built (for example a split leaves a part empty)."""
+
+
+class TrainDiverged(CspSearchError):
+    """Training produced a non-finite loss."""

@@ -1,0 +1,57 @@
+"""MACs and parameters of a model, counted with fvcore before any training.
+
+Convention (DESIGN.md §2): one fused multiply-add = 1 MAC, as fvcore counts; FLOPs = 2 × MACs.
+Policy: fvcore's default op table as it is — convolutions, linear/matmul, batch norm (2 per
+element in eval mode) and adaptive pooling. Ops fvcore does not know (ReLU's in-place form,
+add, average pooling, …) count as zero; their names and call counts are kept in
+``unsupported_ops`` so a trial records what was left out. Channel split and concat cost 0.
+Counted at batch size 1 in eval mode; the input size is recorded with the count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from fvcore.nn import FlopCountAnalysis
+from torch import nn
+
+
+@dataclass(frozen=True)
+class MacReport:
+    macs: int
+    flops: int  # 2 × macs
+    params: int  # PyTorch's count: every parameter, BatchNorm included
+    params_no_bn: int  # the paper's convention: without BatchNorm's affine parameters
+    input_size: int
+    by_stage: dict[str, int]  # top-level part (stem, stages.0, …, head) → MACs
+    by_operator: dict[str, int]  # conv, batch_norm, linear, … → MACs
+    unsupported_ops: dict[str, int]  # op name → times seen (counted as zero)
+
+
+def count_macs(model: nn.Module, input_size: int, in_chans: int) -> MacReport:
+    """Count ``model``'s MACs on one ``in_chans × input_size × input_size`` image."""
+    was_training = model.training
+    device = next(model.parameters()).device
+    model.eval()
+    try:
+        x = torch.zeros(1, in_chans, input_size, input_size, device=device)
+        analysis = FlopCountAnalysis(model, x)
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        macs = int(analysis.total())
+        by_module = analysis.by_module()
+        by_stage = {
+            name: int(count)
+            for name, count in by_module.items()
+            if name and (name.count(".") == 0 or name.startswith("stages.") and name.count(".") == 1)
+            and name != "stages"
+        }
+        by_operator = {k: int(v) for k, v in analysis.by_operator().items()}
+        unsupported = dict(analysis.unsupported_ops())
+    finally:
+        model.train(was_training)
+    bn = sum(p.numel() for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+             for p in m.parameters(recurse=False))
+    params = sum(p.numel() for p in model.parameters())
+    return MacReport(macs, 2 * macs, params, params - bn, input_size, by_stage, by_operator,
+                     unsupported)

@@ -1,0 +1,86 @@
+"""CSPDenseNet (CSPNet §3.1, Fig. 2-3): partial dense blocks and partial transitions.
+
+Stem (3×3 conv) → stages → global average pool → linear. Stage i > 0 starts with a 2×2 average
+pool, which is DenseNet's transition pooling moved to the start of the next stage (same cost).
+A stage's output width is DenseNet's ``compression · (in + depth · growth_rate)`` for every
+fusion (see csp_stage.py); with fusion ``none`` the stage is the plain DenseNet stage.
+NOTE: layers are post-activation conv → BN → ReLU as in PeleeNet and the CSPNet reference
+configs, not DenseNet-BC's pre-activation BN → ReLU → conv.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cspsearch.configs import ModelConfig
+from cspsearch.errors import BuildError
+from cspsearch.models import register_family
+from cspsearch.models.csp_stage import CSPStage
+from cspsearch.models.csp_stage import StageWidths
+from cspsearch.models.csp_stage import stage_widths
+from cspsearch.models.layers import ConvBnAct
+
+
+class DenseLayer(nn.Module):
+    """1×1 bottleneck → 3×3 conv producing ``growth_rate`` channels, concatenated to the input."""
+
+    def __init__(self, in_chs: int, growth_rate: int, bottleneck: int) -> None:
+        super().__init__()
+        self.conv1 = ConvBnAct(in_chs, bottleneck * growth_rate, 1)
+        self.conv2 = ConvBnAct(bottleneck * growth_rate, growth_rate, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((x, self.conv2(self.conv1(x))), dim=1)
+
+
+def dense_block(in_chs: int, depth: int, growth_rate: int, bottleneck: int) -> nn.Sequential:
+    """``depth`` dense layers; output width ``in_chs + depth · growth_rate``."""
+    return nn.Sequential(
+        *(DenseLayer(in_chs + i * growth_rate, growth_rate, bottleneck) for i in range(depth))
+    )
+
+
+def plan(cfg: ModelConfig) -> list[StageWidths]:
+    """Every stage's widths, checked before anything is built (raises BuildError)."""
+    widths, in_chs = [], cfg.stem_width
+    for i in range(cfg.num_stages):
+        added = cfg.depth[i] * cfg.growth_rate[i]
+        out_chs = max(1, round(cfg.compression * (in_chs + added)))
+        try:
+            w = stage_widths(in_chs, out_chs, cfg.fusion[i], cfg.split_ratio[i],
+                             lambda c: c + added)
+        except BuildError as exc:
+            raise BuildError(f"stage {i}: {exc}") from None
+        widths.append(w)
+        in_chs = w.out
+    return widths
+
+
+class CspDenseNet(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        widths = plan(cfg)
+        self.stem = ConvBnAct(cfg.in_chans, cfg.stem_width, 3)
+        self.stages = nn.Sequential(
+            *(
+                CSPStage(
+                    w,
+                    cfg.fusion[i],
+                    dense_block(w.blocks_in, cfg.depth[i], cfg.growth_rate[i], cfg.bottleneck),
+                    downsample=i > 0,
+                )
+                for i, w in enumerate(widths)
+            )
+        )
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1].out, cfg.num_classes)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stages(self.stem(x)))
+
+
+@register_family("csp_densenet")
+def csp_densenet(cfg: ModelConfig) -> nn.Module:
+    return CspDenseNet(cfg)

@@ -1,0 +1,139 @@
+"""One trial: sample → build → count MACs → (over budget? stop) → train → record.
+
+Everything a report needs is stored as user attributes of the trial, as plain JSON values.
+An architecture already evaluated in this study (same model and training config) is not
+trained again: its results are copied and the trial records ``duplicate_of``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from dataclasses import replace
+from typing import Any
+
+import optuna
+import torch
+
+from cspsearch.configs import ModelConfig
+from cspsearch.data import load_dataset
+from cspsearch.errors import CspSearchError
+from cspsearch.macs import MacReport
+from cspsearch.macs import count_macs
+from cspsearch.models import build_model
+from cspsearch.sampling import sample_config
+from cspsearch.space import SearchSpace
+from cspsearch.train import EpochCallback
+from cspsearch.train import train_briefly
+
+# Attributes copied from an identical earlier trial instead of training again.
+RESULT_KEYS = ("trained", "val_accuracy", "val_accuracy_curve", "train_loss_curve",
+               "test_accuracy", "train_time_s", "infeasible")
+
+
+def versions() -> dict[str, str]:
+    """Versions of the software that produced a trial's numbers."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "optuna": optuna.__version__, "fvcore": installed("fvcore"),
+            "cspsearch": installed("cspsearch")}
+
+
+def pick_device(name: str = "auto") -> str:
+    """``auto`` → ``cuda`` when available, else ``cpu``."""
+    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
+
+
+class Objective:
+    """Callable for ``study.optimize``; returns the space's objectives in order."""
+
+    def __init__(self, space: SearchSpace, device: str = "auto",
+                 on_epoch: Callable[[int, int, int, float], None] | None = None) -> None:
+        self.space = space
+        self.device = pick_device(device)
+        self.on_epoch = on_epoch  # (trial number, epoch, epochs, val accuracy), for progress
+        self._macs: dict[ModelConfig, MacReport] = {}  # counted once per architecture
+        self._versions = versions()
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
+        start = time.perf_counter()
+        try:
+            return self._run(trial, start)
+        except (CspSearchError, RuntimeError) as exc:  # recorded, then the study goes on
+            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")
+            raise
+
+    def _run(self, trial: optuna.Trial, start: float) -> tuple[float, ...]:
+        data = load_dataset(self.space.data, self.device)
+        model_cfg, train_cfg = sample_config(self.space, trial)
+        model_cfg = replace(model_cfg, in_chans=data.in_chans, num_classes=data.num_classes)
+        key = json.dumps({"model": model_cfg.to_dict(), "train": asdict(train_cfg)},
+                         sort_keys=True)
+        attrs: dict[str, Any] = {"config": json.loads(key), "config_key": key,
+                                 "device": self.device, "versions": self._versions}
+        torch.manual_seed(train_cfg.seed)  # model initialisation
+        model = build_model(model_cfg)
+        if model_cfg not in self._macs:
+            self._macs[model_cfg] = count_macs(model, self.space.data.input_size, data.in_chans)
+        report = self._macs[model_cfg]
+        attrs.update(macs=report.macs, flops=report.flops, params=report.params,
+                     params_no_bn=report.params_no_bn, input_size=report.input_size,
+                     macs_by_stage=report.by_stage, macs_by_operator=report.by_operator,
+                     unsupported_ops=report.unsupported_ops)
+        over = self._set_constraints(trial, report)
+        earlier = _find_duplicate(trial, key)
+        if earlier is not None:
+            attrs.update({k: earlier.user_attrs[k] for k in RESULT_KEYS
+                          if k in earlier.user_attrs}, duplicate_of=earlier.number)
+        elif over:
+            attrs.update(trained=False, infeasible=over)
+        else:
+            result = train_briefly(model.to(self.device), data, train_cfg,
+                                   self._epoch_callback(trial.number, train_cfg.epochs))
+            attrs.update(trained=True, val_accuracy=result.val_accuracy[-1],
+                         val_accuracy_curve=result.val_accuracy,
+                         train_loss_curve=result.train_loss,
+                         test_accuracy=result.test_accuracy, train_time_s=result.train_time_s)
+        attrs["trial_time_s"] = time.perf_counter() - start
+        for name, value in attrs.items():
+            trial.set_user_attr(name, value)
+        return tuple(self._value(name, attrs) for name in self.space.objectives)
+
+    def _set_constraints(self, trial: optuna.Trial, report: MacReport) -> str:
+        """Record every budget as a constraint (≤ 0 feasible); describe the ones exceeded."""
+        over = []
+        for name, limit in self.space.budget.items():
+            used = getattr(report, name)
+            trial.set_constraint(name, used - limit)
+            if used > limit:
+                over.append(f"{name} {used:,} > budget {limit:,.0f}")
+        return "; ".join(over)
+
+    def _epoch_callback(self, number: int, epochs: int) -> EpochCallback | None:
+        if self.on_epoch is None:
+            return None
+        on_epoch = self.on_epoch
+        return lambda epoch, acc: on_epoch(number, epoch, epochs, acc)
+
+    @staticmethod
+    def _value(name: str, attrs: dict[str, Any]) -> float:
+        # NOTE: an untrained (over-budget) architecture scores 0 accuracy; its constraint marks
+        # it infeasible, so samplers rank it below every feasible trial and reports leave it out.
+        return float(attrs.get(name, 0.0))
+
+
+def _find_duplicate(trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:
+    """An earlier complete trial of this study with the same configuration, if any."""
+    done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return next((t for t in done if t.user_attrs.get("config_key") == key), None)

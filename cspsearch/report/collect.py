@@ -1,0 +1,115 @@
+"""Study storage → ReportData: plain lists and numbers, no plotly and no torch.
+
+A trial is *evaluated* when it is complete and was trained (or copies a trained duplicate);
+over-budget trials are complete but infeasible and untrained. The Pareto set is computed over
+the evaluated, feasible trials with the study's own objectives and directions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from typing import NamedTuple
+
+import optuna
+from optuna.trial import TrialState
+
+
+class TrialRow(NamedTuple):
+    number: int
+    state: str  # complete / failed / running / pruned / waiting
+    params: dict[str, Any]  # the searched values, as Optuna stored them
+    config: dict[str, Any]  # the full model and training config
+    values: dict[str, float]  # objective name → value (complete trials only)
+    val_accuracy: float | None
+    test_accuracy: float | None
+    macs: int | None
+    flops: int | None
+    n_params: int | None
+    fusion: str
+    evaluated: bool  # trained (or a copy of a trained duplicate) and feasible
+    infeasible: str  # why the budget was exceeded, else ""
+    fail_reason: str
+    duplicate_of: int | None
+    seconds: float | None
+    pareto: bool = False
+
+    @property
+    def baseline(self) -> bool:
+        """The plain network (no CSP split in any stage)."""
+        return self.fusion == "none"
+
+
+class ReportData(NamedTuple):
+    study_name: str
+    space_name: str
+    objectives: dict[str, str]  # metric name → maximize / minimize
+    budget: dict[str, float]
+    data: dict[str, Any]
+    rows: list[TrialRow]
+    versions: dict[str, str]
+    device: str
+
+    def count(self, predicate: Any) -> int:
+        return sum(1 for r in self.rows if predicate(r))
+
+
+def collect(storage: optuna.storages.BaseStorage | str, study_name: str) -> ReportData:
+    """Read one study into ReportData (KeyError if the study does not exist)."""
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    names = study.metric_names or [f"objective_{i}" for i in range(len(study.directions))]
+    objectives = {n: d.name.lower() for n, d in zip(names, study.directions)}
+    rows = [_row(t, names) for t in study.get_trials(deepcopy=False)]
+    evaluated = [r for r in rows if r.evaluated]
+    front = pareto_mask([[r.values[n] for n in objectives] for r in evaluated],
+                        list(objectives.values()))
+    on_front = {r.number for r, keep in zip(evaluated, front) if keep}
+    rows = [r._replace(pareto=r.number in on_front) for r in rows]
+    space = study.user_attrs.get("space", {})
+    first = next((r for r in study.get_trials(deepcopy=False) if "versions" in r.user_attrs), None)
+    return ReportData(
+        study_name=study_name,
+        space_name=str(study.user_attrs.get("space_name", "")),
+        objectives=objectives,
+        budget=space.get("budget", {}),
+        data=space.get("data", {}),
+        rows=rows,
+        versions=first.user_attrs["versions"] if first else {},
+        device=str(first.user_attrs.get("device", "")) if first else "",
+    )
+
+
+def _row(t: optuna.trial.FrozenTrial, names: list[str]) -> TrialRow:
+    a = t.user_attrs
+    complete = t.state == TrialState.COMPLETE
+    feasible = all(v <= 0 for v in t.constraints.values())
+    fusion = a.get("config", {}).get("model", {}).get("fusion", [])
+    seconds = a.get("trial_time_s")
+    return TrialRow(
+        number=t.number,
+        state={"COMPLETE": "complete", "FAIL": "failed"}.get(t.state.name, t.state.name.lower()),
+        params=dict(t.params),
+        config=a.get("config", {}),
+        values=dict(zip(names, t.values)) if complete and t.values else {},
+        val_accuracy=a.get("val_accuracy"),
+        test_accuracy=a.get("test_accuracy"),
+        macs=a.get("macs"),
+        flops=a.get("flops"),
+        n_params=a.get("params"),
+        fusion="none" if fusion and all(f == "none" for f in fusion) else "/".join(
+            sorted(set(fusion), key=fusion.index)) if fusion else "",
+        evaluated=complete and feasible and bool(a.get("trained")),
+        infeasible=str(a.get("infeasible", "")),
+        fail_reason=str(a.get("fail_reason", "")),
+        duplicate_of=a.get("duplicate_of"),
+        seconds=float(seconds) if seconds is not None else None,
+    )
+
+
+def pareto_mask(points: list[list[float]], directions: list[str]) -> list[bool]:
+    """True for each point no other point dominates (≥ as good everywhere, better somewhere)."""
+    signed = [[v if d == "minimize" else -v for v, d in zip(p, directions)] for p in points]
+
+    def dominates(a: list[float], b: list[float]) -> bool:
+        return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+
+    return [not any(dominates(o, p) for o in signed) for p in signed]

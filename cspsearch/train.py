@@ -1,0 +1,103 @@
+"""Brief training of one model on tensors already on the device (no Optuna here).
+
+One function, read top to bottom: seed → optimiser → per epoch (shuffle, steps with a warm-up +
+cosine learning rate, BatchNorm re-estimation, validation) → test accuracy of the final model.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cspsearch.configs import TrainConfig
+from cspsearch.data import Dataset
+from cspsearch.errors import TrainDiverged
+
+EpochCallback = Callable[[int, float], None]  # (epoch index, validation accuracy)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    val_accuracy: list[float]  # one per epoch; the last one is the trial's score
+    train_loss: list[float]  # mean training loss per epoch
+    test_accuracy: float  # the final model on the held-out test split
+    train_time_s: float  # wall time of the whole function
+
+
+def get_lr(step: int, total: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 0 at ``total`` steps."""
+    warmup = max(1, int(cfg.warmup_fraction * total))
+    if step < warmup:
+        return cfg.lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> None:
+    """Re-estimate BatchNorm running statistics as a plain average over ``x`` ("precise BN")."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # None: cumulative average over the batches below
+    model.train()
+    for i in range(0, len(x), batch_size):
+        model(x[i:i + batch_size])
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512) -> float:
+    """Top-1 accuracy of ``model`` on (x, y); toggles eval mode itself."""
+    model.eval()
+    correct = torch.zeros((), dtype=torch.long, device=x.device)
+    for i in range(0, len(x), batch_size):
+        correct += (model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum()
+    model.train()
+    return correct.item() / max(1, len(x))  # .item() syncs with the device: once per call
+
+
+def train_briefly(
+    model: nn.Module, data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None
+) -> TrainResult:
+    """Train ``model`` (already on the data's device) for ``cfg.epochs`` epochs."""
+    start = time.perf_counter()
+    device = data.train_x.device
+    generator = torch.Generator().manual_seed(cfg.seed)  # batch order, on the host
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    n = len(data.train_x)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    total, step = cfg.epochs * steps_per_epoch, 0
+    val_accuracy, train_loss = [], []
+    model.train()
+    for epoch in range(cfg.epochs):
+        order = torch.randperm(n, generator=generator).to(device)
+        loss_sum = torch.zeros((), device=device)  # summed on the device: no per-step sync
+        for i in range(0, n, cfg.batch_size):
+            for group in optimizer.param_groups:
+                group["lr"] = get_lr(step, total, cfg)
+            idx = order[i:i + cfg.batch_size]
+            loss = F.cross_entropy(model(data.train_x[idx]), data.train_y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach() * len(idx)
+            step += 1
+        train_loss.append(loss_sum.item() / n)
+        if not math.isfinite(train_loss[-1]):
+            raise TrainDiverged(f"training loss became {train_loss[-1]} in epoch {epoch + 1}")
+        if cfg.precise_bn:
+            recalibrate_bn(model, data.train_x[:cfg.precise_bn])
+        val_accuracy.append(accuracy(model, data.val_x, data.val_y))
+        if on_epoch is not None:
+            on_epoch(epoch, val_accuracy[-1])
+    test_accuracy = accuracy(model, data.test_x, data.test_y)
+    return TrainResult(val_accuracy, train_loss, test_accuracy, time.perf_counter() - start)
