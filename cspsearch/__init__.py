@@ -13,7 +13,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
-    "load_space": "cspsearch.space",
+    "load_space": "cspsearch.space_file",
     "SearchSpace": "cspsearch.space",
     "ModelConfig": "cspsearch.configs",
     "TrainConfig": "cspsearch.configs",

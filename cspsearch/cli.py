@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
-
-from enum import Enum
 
 import typer
 
 
-class Sampler(str, Enum):  # kept equal to cspsearch.space.SAMPLERS by a test
+class Sampler(StrEnum):  # kept equal to cspsearch.space.SAMPLERS by a test
     tpe = "tpe"
     nsga2 = "nsga2"
     gp = "gp"
@@ -23,8 +22,12 @@ class Sampler(str, Enum):  # kept equal to cspsearch.space.SAMPLERS by a test
     grid = "grid"
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Architecture search and ablation reports for CSPNet.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Architecture search and ablation reports for CSPNet.",
+)
 spaces_app = typer.Typer(help="List the bundled search spaces, or show one.")
 app.add_typer(spaces_app, name="spaces")
 _state = {"debug": False}
@@ -53,10 +56,14 @@ def user_errors() -> Iterator[None]:
 def run(
     space: str = typer.Option(..., "--space", help="Bundled space name or path to a YAML file."),
     study_name: str | None = typer.Option(None, help="Default: the space name (+ overrides)."),
-    storage: str | None = typer.Option(None, help="Optuna URL or Journal file path. Default: "
-                                       "sqlite:///reports/cspsearch.db"),
-    n_trials: int | None = typer.Option(None, min=1, help="Finished trials the study should "
-                                        "hold (default: the space's study.n_trials)."),
+    storage: str | None = typer.Option(
+        None, help="Optuna URL or Journal file path. Default: sqlite:///reports/cspsearch.db"
+    ),
+    n_trials: int | None = typer.Option(
+        None,
+        min=1,
+        help="Finished trials the study should hold (default: the space's study.n_trials).",
+    ),
     timeout: float | None = typer.Option(None, min=0.0, help="Stop starting trials after SEC."),
     sampler: Sampler | None = typer.Option(None, help="Default: the space's study.sampler."),
     epochs: int | None = typer.Option(None, min=1, help="Override train.epochs."),
@@ -69,7 +76,8 @@ def run(
 
         from cspsearch import console as out
         from cspsearch.objective import Objective
-        from cspsearch.space import load_space
+        from cspsearch.space_file import load_space
+        from cspsearch.space_file import override_train
         from cspsearch.study import finished_trials
         from cspsearch.study import make_sampler
         from cspsearch.study import open_storage
@@ -79,22 +87,30 @@ def run(
         optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own line per trial instead
         chosen = load_space(space)
         overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
-        chosen = chosen.override_train(**overrides) if overrides else chosen
+        chosen = override_train(chosen, **overrides) if overrides else chosen
         name = study_name or chosen.name + "".join(f"-{k}{v}" for k, v in overrides.items())
         train_seed = chosen.train.get("seed", 0)
-        sampler_obj = make_sampler(sampler.value if sampler else chosen.sampler,
-                                   train_seed if isinstance(train_seed, int) else 0, chosen)
+        sampler_obj = make_sampler(
+            sampler.value if sampler else chosen.sampler,
+            train_seed if isinstance(train_seed, int) else 0,
+            chosen,
+        )
         study = open_study(chosen, open_storage(storage), name, sampler_obj)
         total = n_trials or chosen.n_trials
         todo = max(0, total - finished_trials(study))
-        out.console.print(f"study {name}: {todo} trial(s) to run ({total} wanted, "
-                          f"{total - todo} done) · space {chosen.source}", highlight=False)
+        out.console.print(
+            f"study {name}: {todo} trial(s) to run ({total} wanted, "
+            f"{total - todo} done) · space {chosen.source}",
+            highlight=False,
+        )
         with out.RunProgress(todo) as progress:
             objective = Objective(chosen, device, on_epoch=progress.on_epoch)
             run_study(study, objective, total, timeout or chosen.timeout, [progress.on_trial])
         out.console.print(out.summary(study), highlight=False)
-        out.console.print(f"report: cspsearch report {name}"
-                          + (f" --storage {storage}" if storage else ""), highlight=False)
+        out.console.print(
+            f"report: cspsearch report {name}" + (f" --storage {storage}" if storage else ""),
+            highlight=False,
+        )
 
 
 @app.command()
@@ -115,8 +131,10 @@ def report(
 
         opened = open_storage(storage, must_exist=True)
         if study not in list_studies(opened):
-            raise StudyError(f"no study {study!r} in {storage or DEFAULT_STORAGE} (studies: "
-                             f"{', '.join(list_studies(opened)) or 'none'})")
+            raise StudyError(
+                f"no study {study!r} in {storage or DEFAULT_STORAGE} (studies: "
+                f"{', '.join(list_studies(opened)) or 'none'})"
+            )
         typer.echo(str(write_report(collect(opened, study), out or report_path(study))))
 
 
@@ -125,8 +143,8 @@ def spaces(ctx: typer.Context) -> None:
     """List the bundled search spaces with their sizes."""
     if ctx.invoked_subcommand is not None:
         return
-    from cspsearch.space import bundled_spaces
-    from cspsearch.space import load_space
+    from cspsearch.space_file import bundled_spaces
+    from cspsearch.space_file import load_space
 
     for name in bundled_spaces():
         space = load_space(name)
@@ -137,7 +155,7 @@ def spaces(ctx: typer.Context) -> None:
 def spaces_show(name: str = typer.Argument(..., help="Bundled space name or path.")) -> None:
     """Print a space file and its size."""
     with user_errors():
-        from cspsearch.space import load_space
+        from cspsearch.space_file import load_space
 
         space = load_space(name)
         typer.echo(f"# {space.source}")

@@ -31,8 +31,10 @@ def trial_line(trial: optuna.trial.FrozenTrial, pareto_size: int) -> str:
         outcome = f"[yellow]over budget[/yellow] ({escape(a['infeasible'])}), not trained"
     else:
         copied = f" (same as trial {a['duplicate_of']})" if "duplicate_of" in a else ""
-        outcome = (f"val_accuracy {a.get('val_accuracy', 0):.4f} · {a.get('macs', 0) / 1e6:.2f} "
-                   f"MMACs · {a.get('trial_time_s', 0):.1f} s{copied}")
+        outcome = (
+            f"val_accuracy {a.get('val_accuracy', 0):.4f} · {a.get('macs', 0) / 1e6:.2f} "
+            f"MMACs · {a.get('trial_time_s', 0):.1f} s{copied}"
+        )
     return f"trial {trial.number}: {escape(params)} → {outcome} · Pareto set {pareto_size}"
 
 
@@ -41,8 +43,12 @@ class RunProgress:
 
     def __init__(self, total: int) -> None:
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console, disable=not console.is_terminal,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not console.is_terminal,
         )
         self.trials = self.progress.add_task("trials", total=total)
         self.epochs = self.progress.add_task("epoch", total=1, visible=False)
@@ -55,8 +61,13 @@ class RunProgress:
         self.progress.stop()
 
     def on_epoch(self, number: int, epoch: int, epochs: int, val_accuracy: float) -> None:
-        self.progress.update(self.epochs, visible=True, completed=epoch + 1, total=epochs,
-                             description=f"trial {number} epoch (val acc {val_accuracy:.3f})")
+        self.progress.update(
+            self.epochs,
+            visible=True,
+            completed=epoch + 1,
+            total=epochs,
+            description=f"trial {number} epoch (val acc {val_accuracy:.3f})",
+        )
 
     def on_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         pareto = len(study.best_trials)
@@ -70,9 +81,14 @@ def summary(study: optuna.Study) -> str:
     trials = study.get_trials(deepcopy=False)
     states = Counter(t.state.name.lower() for t in trials)
     over = sum(1 for t in trials if t.user_attrs.get("infeasible"))
-    reasons = Counter(t.user_attrs.get("fail_reason", "unknown").split(":")[0]
-                      for t in trials if t.state.name == "FAIL")
-    text = (f"study {study.study_name}: {len(trials)} trials ({states['complete']} complete, "
-            f"{over} of them over budget; {states['fail']} failed")
+    reasons = Counter(
+        t.user_attrs.get("fail_reason", "unknown").split(":")[0]
+        for t in trials
+        if t.state.name == "FAIL"
+    )
+    text = (
+        f"study {study.study_name}: {len(trials)} trials ({states['complete']} complete, "
+        f"{over} of them over budget; {states['fail']} failed"
+    )
     text += f": {', '.join(f'{k} × {v}' for k, v in reasons.items())}" if reasons else ""
     return text + f"); Pareto set {len(study.best_trials)}"

@@ -42,14 +42,23 @@ def _load(cfg: DataConfig, device: str) -> Dataset:
     images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
     labels = torch.tensor(digits.target, dtype=torch.long)
     images = F.interpolate(images, size=cfg.input_size, mode="bilinear", align_corners=False)
-    train, val, test = split_indices(labels.numpy(), cfg.val_fraction, cfg.test_fraction,
-                                     cfg.split_seed)
+    train, val, test = split_indices(
+        labels.numpy(), cfg.val_fraction, cfg.test_fraction, cfg.split_seed
+    )
     # Normalise with the training split's statistics only.
     mean, std = images[train].mean(), images[train].std()
     images = ((images - mean) / std).to(device)
     labels = labels.to(device)
-    return Dataset(images[train], labels[train], images[val], labels[val], images[test],
-                   labels[test], num_classes=10, in_chans=1)
+    return Dataset(
+        images[train],
+        labels[train],
+        images[val],
+        labels[val],
+        images[test],
+        labels[test],
+        num_classes=10,
+        in_chans=1,
+    )
 
 
 def split_indices(
@@ -62,6 +71,6 @@ def split_indices(
         idx = rng.permutation(np.flatnonzero(labels == label))
         n_val, n_test = round(len(idx) * val_fraction), round(len(idx) * test_fraction)
         parts[1].append(idx[:n_val])
-        parts[2].append(idx[n_val:n_val + n_test])
-        parts[0].append(idx[n_val + n_test:])
+        parts[2].append(idx[n_val : n_val + n_test])
+        parts[0].append(idx[n_val + n_test :])
     return tuple(np.sort(np.concatenate(p)) for p in parts)  # type: ignore[return-value]

@@ -43,15 +43,21 @@ def count_macs(model: nn.Module, input_size: int, in_chans: int) -> MacReport:
         by_stage = {
             name: int(count)
             for name, count in by_module.items()
-            if name and (name.count(".") == 0 or name.startswith("stages.") and name.count(".") == 1)
+            if name
+            and (name.count(".") == 0 or name.startswith("stages.") and name.count(".") == 1)
             and name != "stages"
         }
         by_operator = {k: int(v) for k, v in analysis.by_operator().items()}
         unsupported = dict(analysis.unsupported_ops())
     finally:
         model.train(was_training)
-    bn = sum(p.numel() for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-             for p in m.parameters(recurse=False))
+    bn = sum(
+        p.numel()
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for p in m.parameters(recurse=False)
+    )
     params = sum(p.numel() for p in model.parameters())
-    return MacReport(macs, 2 * macs, params, params - bn, input_size, by_stage, by_operator,
-                     unsupported)
+    return MacReport(
+        macs, 2 * macs, params, params - bn, input_size, by_stage, by_operator, unsupported
+    )

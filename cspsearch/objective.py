@@ -30,8 +30,15 @@ from cspsearch.train import EpochCallback
 from cspsearch.train import train_briefly
 
 # Attributes copied from an identical earlier trial instead of training again.
-RESULT_KEYS = ("trained", "val_accuracy", "val_accuracy_curve", "train_loss_curve",
-               "test_accuracy", "train_time_s", "infeasible")
+RESULT_KEYS = (
+    "trained",
+    "val_accuracy",
+    "val_accuracy_curve",
+    "train_loss_curve",
+    "test_accuracy",
+    "train_time_s",
+    "infeasible",
+)
 
 
 def versions() -> dict[str, str]:
@@ -45,9 +52,13 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             return "not installed"
 
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "optuna": optuna.__version__, "fvcore": installed("fvcore"),
-            "cspsearch": installed("cspsearch")}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "optuna": optuna.__version__,
+        "fvcore": installed("fvcore"),
+        "cspsearch": installed("cspsearch"),
+    }
 
 
 def pick_device(name: str = "auto") -> str:
@@ -58,8 +69,12 @@ def pick_device(name: str = "auto") -> str:
 class Objective:
     """Callable for ``study.optimize``; returns the space's objectives in order."""
 
-    def __init__(self, space: SearchSpace, device: str = "auto",
-                 on_epoch: Callable[[int, int, int, float], None] | None = None) -> None:
+    def __init__(
+        self,
+        space: SearchSpace,
+        device: str = "auto",
+        on_epoch: Callable[[int, int, int, float], None] | None = None,
+    ) -> None:
         self.space = space
         self.device = pick_device(device)
         self.on_epoch = on_epoch  # (trial number, epoch, epochs, val accuracy), for progress
@@ -78,33 +93,54 @@ class Objective:
         data = load_dataset(self.space.data, self.device)
         model_cfg, train_cfg = sample_config(self.space, trial)
         model_cfg = replace(model_cfg, in_chans=data.in_chans, num_classes=data.num_classes)
-        key = json.dumps({"model": model_cfg.to_dict(), "train": asdict(train_cfg)},
-                         sort_keys=True)
-        attrs: dict[str, Any] = {"config": json.loads(key), "config_key": key,
-                                 "device": self.device, "versions": self._versions}
+        key = json.dumps(
+            {"model": model_cfg.to_dict(), "train": asdict(train_cfg)}, sort_keys=True
+        )
+        attrs: dict[str, Any] = {
+            "config": json.loads(key),
+            "config_key": key,
+            "device": self.device,
+            "versions": self._versions,
+        }
         torch.manual_seed(train_cfg.seed)  # model initialisation
         model = build_model(model_cfg)
         if model_cfg not in self._macs:
             self._macs[model_cfg] = count_macs(model, self.space.data.input_size, data.in_chans)
         report = self._macs[model_cfg]
-        attrs.update(macs=report.macs, flops=report.flops, params=report.params,
-                     params_no_bn=report.params_no_bn, input_size=report.input_size,
-                     macs_by_stage=report.by_stage, macs_by_operator=report.by_operator,
-                     unsupported_ops=report.unsupported_ops)
+        attrs.update(
+            macs=report.macs,
+            flops=report.flops,
+            params=report.params,
+            params_no_bn=report.params_no_bn,
+            input_size=report.input_size,
+            macs_by_stage=report.by_stage,
+            macs_by_operator=report.by_operator,
+            unsupported_ops=report.unsupported_ops,
+        )
         over = self._set_constraints(trial, report)
         earlier = _find_duplicate(trial, key)
         if earlier is not None:
-            attrs.update({k: earlier.user_attrs[k] for k in RESULT_KEYS
-                          if k in earlier.user_attrs}, duplicate_of=earlier.number)
+            attrs.update(
+                {k: earlier.user_attrs[k] for k in RESULT_KEYS if k in earlier.user_attrs},
+                duplicate_of=earlier.number,
+            )
         elif over:
             attrs.update(trained=False, infeasible=over)
         else:
-            result = train_briefly(model.to(self.device), data, train_cfg,
-                                   self._epoch_callback(trial.number, train_cfg.epochs))
-            attrs.update(trained=True, val_accuracy=result.val_accuracy[-1],
-                         val_accuracy_curve=result.val_accuracy,
-                         train_loss_curve=result.train_loss,
-                         test_accuracy=result.test_accuracy, train_time_s=result.train_time_s)
+            result = train_briefly(
+                model.to(self.device),
+                data,
+                train_cfg,
+                self._epoch_callback(trial.number, train_cfg.epochs),
+            )
+            attrs.update(
+                trained=True,
+                val_accuracy=result.val_accuracy[-1],
+                val_accuracy_curve=result.val_accuracy,
+                train_loss_curve=result.train_loss,
+                test_accuracy=result.test_accuracy,
+                train_time_s=result.train_time_s,
+            )
         attrs["trial_time_s"] = time.perf_counter() - start
         for name, value in attrs.items():
             trial.set_user_attr(name, value)

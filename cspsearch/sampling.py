@@ -24,7 +24,9 @@ def sample_config(space: SearchSpace, trial: optuna.Trial) -> tuple[ModelConfig,
         value = space.model[key]
         if key == "split_ratio":
             fusion = model.get("fusion", ModelConfig.fusion)
-            value = _unfused_as_default(value, fusion, model.get("num_stages", ModelConfig.num_stages))
+            value = _unfused_as_default(
+                value, fusion, model.get("num_stages", ModelConfig.num_stages)
+            )
         model[key] = _suggest(trial, key, value)
     train = {key: _suggest(trial, key, value) for key, value in space.train.items()}
     return ModelConfig(**model), TrainConfig(**train)
@@ -47,7 +49,8 @@ def _suggest(trial: optuna.Trial, name: str, value: Any) -> Any:
         return trial.suggest_categorical(name, list(value.choices))
     if isinstance(value, Range):
         if value.is_int:
-            return trial.suggest_int(name, value.low, value.high, step=value.step or 1,
-                                     log=value.log)
+            return trial.suggest_int(
+                name, value.low, value.high, step=value.step or 1, log=value.log
+            )
         return trial.suggest_float(name, value.low, value.high, step=value.step, log=value.log)
     return value

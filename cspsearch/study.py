@@ -58,28 +58,39 @@ def make_sampler(name: str, seed: int | None, space: SearchSpace) -> optuna.samp
     # group=True (conditional split_ratio) and metric names are marked experimental in Optuna.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
-                                          constant_liar=False)
+        return optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, group=True, constant_liar=False
+        )
     if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed,
-                                             population_size=min(50, max(8, space.n_trials // 4)))
+        return optuna.samplers.NSGAIISampler(
+            seed=seed, population_size=min(50, max(8, space.n_trials // 4))
+        )
     if name == "gp":
         return optuna.samplers.GPSampler(seed=seed)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "grid":
         if space.size() is None:
-            continuous = [k for k, v in space.searched().items() if getattr(v, "count", None)
-                          and v.count() is None]
-            raise StudyError(f"sampler grid needs discrete parameters; continuous: "
-                             f"{', '.join(continuous)} (give them a step or choices)")
+            continuous = [
+                k
+                for k, v in space.searched().items()
+                if getattr(v, "count", None) and v.count() is None
+            ]
+            raise StudyError(
+                f"sampler grid needs discrete parameters; continuous: "
+                f"{', '.join(continuous)} (give them a step or choices)"
+            )
         # Exhaustive and aware of conditional parameters (split_ratio only when fused).
         return optuna.samplers.BruteForceSampler(seed=seed)
     raise StudyError(f"unknown sampler {name!r} (tpe, nsga2, gp, random, grid)")
 
 
-def open_study(space: SearchSpace, storage: optuna.storages.BaseStorage, study_name: str,
-               sampler: optuna.samplers.BaseSampler) -> optuna.Study:
+def open_study(
+    space: SearchSpace,
+    storage: optuna.storages.BaseStorage,
+    study_name: str,
+    sampler: optuna.samplers.BaseSampler,
+) -> optuna.Study:
     """Resume study ``study_name`` if it exists (it must come from the same space), else create
     it with the space's objectives as metric names and the space stored as a study attribute."""
     directions = list(space.objectives.values())
@@ -95,8 +106,9 @@ def open_study(space: SearchSpace, storage: optuna.storages.BaseStorage, study_n
                 f"{found} ≠ {space.fingerprint()}); choose a new --study-name"
             )
         return study
-    study = optuna.create_study(storage=storage, study_name=study_name, sampler=sampler,
-                                directions=directions)
+    study = optuna.create_study(
+        storage=storage, study_name=study_name, sampler=sampler, directions=directions
+    )
     study.set_metric_names(list(space.objectives))
     study.set_user_attr("space_name", space.name)
     study.set_user_attr("space", space.to_dict())
@@ -108,8 +120,13 @@ def finished_trials(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=FINISHED))
 
 
-def run_study(study: optuna.Study, objective: Callable, n_trials: int, timeout: float | None,
-              callbacks: Sequence[Callable] = ()) -> int:
+def run_study(
+    study: optuna.Study,
+    objective: Callable,
+    n_trials: int,
+    timeout: float | None,
+    callbacks: Sequence[Callable] = (),
+) -> int:
     """Run trials until the study holds ``n_trials`` finished ones (or ``timeout`` seconds
     pass); returns how many were run. A trial that raises a cspsearch or runtime error is
     recorded as failed and the study goes on."""
@@ -117,10 +134,17 @@ def run_study(study: optuna.Study, objective: Callable, n_trials: int, timeout: 
     if remaining <= 0:
         return 0
     before = len(study.trials)
-    study.optimize(objective, n_trials=remaining, timeout=timeout,
-                   catch=(CspSearchError, RuntimeError), callbacks=list(callbacks))
+    study.optimize(
+        objective,
+        n_trials=remaining,
+        timeout=timeout,
+        catch=(CspSearchError, RuntimeError),
+        callbacks=list(callbacks),
+    )
     return len(study.trials) - before
 
 
 def list_studies(storage: optuna.storages.BaseStorage) -> list[str]:
-    return [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+    return [
+        s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
+    ]

@@ -49,7 +49,7 @@ def recalibrate_bn(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> 
         m.momentum = None  # None: cumulative average over the batches below
     model.train()
     for i in range(0, len(x), batch_size):
-        model(x[i:i + batch_size])
+        model(x[i : i + batch_size])
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
 
@@ -60,7 +60,7 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     model.eval()
     correct = torch.zeros((), dtype=torch.long, device=x.device)
     for i in range(0, len(x), batch_size):
-        correct += (model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum()
+        correct += (model(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum()
     model.train()
     return correct.item() / max(1, len(x))  # .item() syncs with the device: once per call
 
@@ -84,7 +84,7 @@ def train_briefly(
         for i in range(0, n, cfg.batch_size):
             for group in optimizer.param_groups:
                 group["lr"] = get_lr(step, total, cfg)
-            idx = order[i:i + cfg.batch_size]
+            idx = order[i : i + cfg.batch_size]
             loss = F.cross_entropy(model(data.train_x[idx]), data.train_y[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -95,7 +95,7 @@ def train_briefly(
         if not math.isfinite(train_loss[-1]):
             raise TrainDiverged(f"training loss became {train_loss[-1]} in epoch {epoch + 1}")
         if cfg.precise_bn:
-            recalibrate_bn(model, data.train_x[:cfg.precise_bn])
+            recalibrate_bn(model, data.train_x[: cfg.precise_bn])
         val_accuracy.append(accuracy(model, data.val_x, data.val_y))
         if on_epoch is not None:
             on_epoch(epoch, val_accuracy[-1])

@@ -15,7 +15,7 @@ FAMILIES: dict[str, Builder] = {}
 
 
 def register_family(name: str) -> Callable[[Builder], Builder]:
-    """Register ``fn`` as the builder of family ``name`` (warns when a name is registered twice)."""
+    """Register a builder for family ``name`` (warns when a name is registered twice)."""
 
     def register(fn: Builder) -> Builder:
         if name in FAMILIES:

@@ -21,6 +21,7 @@ from cspsearch.errors import BuildError
 from cspsearch.models.layers import ConvBnAct
 from cspsearch.models.layers import split_channels
 
+
 @dataclass(frozen=True)
 class StageWidths:
     """Channel bookkeeping of one stage; computed before any module is built."""
@@ -53,7 +54,9 @@ def stage_widths(
 class CSPStage(nn.Module):
     """[2×2 average-pool] → split → body on part 2 → fuse with part 1 per ``fusion``."""
 
-    def __init__(self, widths: StageWidths, fusion: str, body: nn.Module, downsample: bool) -> None:
+    def __init__(
+        self, widths: StageWidths, fusion: str, body: nn.Module, downsample: bool
+    ) -> None:
         super().__init__()
         self.fusion = fusion
         self.widths = w = widths
@@ -61,8 +64,11 @@ class CSPStage(nn.Module):
         self.body = body  # built by the family for w.blocks_in → w.blocks_out channels
         # transition_b acts on the block output; transition on the concatenation (or on the
         # block output alone when there is no split).
-        self.transition_b = ConvBnAct(w.blocks_out, w.transition_out) if fusion in (
-            "last", "full", "none") else nn.Identity()
+        self.transition_b = (
+            ConvBnAct(w.blocks_out, w.transition_out)
+            if fusion in ("last", "full", "none")
+            else nn.Identity()
+        )
         if fusion == "first":
             self.transition = ConvBnAct(w.bypass + w.blocks_out, w.out)
         elif fusion == "full":

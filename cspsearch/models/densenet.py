@@ -48,8 +48,13 @@ def plan(cfg: ModelConfig) -> list[StageWidths]:
         added = cfg.depth[i] * cfg.growth_rate[i]
         out_chs = max(1, round(cfg.compression * (in_chs + added)))
         try:
-            w = stage_widths(in_chs, out_chs, cfg.fusion[i], cfg.split_ratio[i],
-                             lambda c: c + added)
+            w = stage_widths(
+                in_chs,
+                out_chs,
+                cfg.fusion[i],
+                cfg.split_ratio[i],
+                lambda c, added=added: c + added,
+            )
         except BuildError as exc:
             raise BuildError(f"stage {i}: {exc}") from None
         widths.append(w)

@@ -60,8 +60,9 @@ def collect(storage: optuna.storages.BaseStorage | str, study_name: str) -> Repo
     objectives = {n: d.name.lower() for n, d in zip(names, study.directions)}
     rows = [_row(t, names) for t in study.get_trials(deepcopy=False)]
     evaluated = [r for r in rows if r.evaluated]
-    front = pareto_mask([[r.values[n] for n in objectives] for r in evaluated],
-                        list(objectives.values()))
+    front = pareto_mask(
+        [[r.values[n] for n in objectives] for r in evaluated], list(objectives.values())
+    )
     on_front = {r.number for r, keep in zip(evaluated, front) if keep}
     rows = [r._replace(pareto=r.number in on_front) for r in rows]
     space = study.user_attrs.get("space", {})
@@ -95,8 +96,11 @@ def _row(t: optuna.trial.FrozenTrial, names: list[str]) -> TrialRow:
         macs=a.get("macs"),
         flops=a.get("flops"),
         n_params=a.get("params"),
-        fusion="none" if fusion and all(f == "none" for f in fusion) else "/".join(
-            sorted(set(fusion), key=fusion.index)) if fusion else "",
+        fusion="none"
+        if fusion and all(f == "none" for f in fusion)
+        else "/".join(sorted(set(fusion), key=fusion.index))
+        if fusion
+        else "",
         evaluated=complete and feasible and bool(a.get("trained")),
         infeasible=str(a.get("infeasible", "")),
         fail_reason=str(a.get("fail_reason", "")),

@@ -28,17 +28,31 @@ tr.pareto{background:#fff4e5} tr.failed{color:#a00} tr.infeasible{color:#888}
 
 # Click a header to sort by it; numeric cells carry data-v.
 SORT_JS = """
-document.querySelectorAll('table.sortable th').forEach((th, i) => th.addEventListener('click', () => {
+document.querySelectorAll('table.sortable th').forEach((th, i) =>
+ th.addEventListener('click', () => {
   const body = th.closest('table').tBodies[0], up = th.dataset.dir !== 'up';
   th.dataset.dir = up ? 'up' : 'down';
-  const key = r => { const c = r.cells[i]; return c.dataset.v !== undefined ? +c.dataset.v : c.textContent; };
+  const key = r => { const c = r.cells[i];
+    return c.dataset.v !== undefined ? +c.dataset.v : c.textContent; };
   [...body.rows].sort((a, b) => { const x = key(a), y = key(b);
     return (x < y ? -1 : x > y ? 1 : 0) * (up ? 1 : -1); }).forEach(r => body.appendChild(r));
 }));
 """
 
-COLUMNS = ("trial", "state", "fusion", "parameters", "val acc", "test acc", "MMACs", "MFLOPs",
-           "params", "Pareto", "seconds", "note")
+COLUMNS = (
+    "trial",
+    "state",
+    "fusion",
+    "parameters",
+    "val acc",
+    "test acc",
+    "MMACs",
+    "MFLOPs",
+    "params",
+    "Pareto",
+    "seconds",
+    "note",
+)
 
 
 def report_path(study_name: str, folder: str | Path = "reports") -> Path:
@@ -58,18 +72,22 @@ def write_report(data: ReportData, path: str | Path) -> Path:
 
 def render(data: ReportData) -> str:
     """The whole page as a string."""
-    figure = pio.to_html(pareto_figure(data), include_plotlyjs=True, full_html=False,
-                         config={"displaylogo": False})
+    figure = pio.to_html(
+        pareto_figure(data), include_plotlyjs=True, full_html=False, config={"displaylogo": False}
+    )
     title = escape(f"cspsearch report: {data.study_name}")
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{title}</h1>{_header(data)}"
-            f"<h2>Accuracy vs compute</h2>{figure}<h2>Trials</h2>{_table(data.rows)}"
-            f"<script>{SORT_JS}</script></body></html>")
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{title}</h1>{_header(data)}"
+        f"<h2>Accuracy vs compute</h2>{figure}<h2>Trials</h2>{_table(data.rows)}"
+        f"<script>{SORT_JS}</script></body></html>"
+    )
 
 
 def _header(data: ReportData) -> str:
-    failed = Counter(r.fail_reason.split(":")[0] or "unknown" for r in data.rows
-                     if r.state == "failed")
+    failed = Counter(
+        r.fail_reason.split(":")[0] or "unknown" for r in data.rows if r.state == "failed"
+    )
     n = {
         "trials": len(data.rows),
         "evaluated": data.count(lambda r: r.evaluated),
@@ -98,31 +116,50 @@ def _dataset(d: dict[str, Any]) -> str:
     if not d:
         return "unknown"
     val, test = d.get("val_fraction", 0), d.get("test_fraction", 0)
-    return (f"{d.get('dataset')} at {d.get('input_size')}×{d.get('input_size')}, split "
-            f"{1 - val - test:.0%} train / {val:.0%} validation / {test:.0%} test "
-            f"(seed {d.get('split_seed')})")
+    return (
+        f"{d.get('dataset')} at {d.get('input_size')}×{d.get('input_size')}, split "
+        f"{1 - val - test:.0%} train / {val:.0%} validation / {test:.0%} test "
+        f"(seed {d.get('split_seed')})"
+    )
 
 
 def _table(rows: list[TrialRow]) -> str:
-    head = "".join(f"<th class='{'t' if c in ('state', 'fusion', 'parameters', 'note') else ''}'>"
-                   f"{c}</th>" for c in COLUMNS)
+    head = "".join(
+        f"<th class='{'t' if c in ('state', 'fusion', 'parameters', 'note') else ''}'>{c}</th>"
+        for c in COLUMNS
+    )
     body = "".join(_tr(r) for r in rows)
     return f"<table class='sortable'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _tr(r: TrialRow) -> str:
     params = ", ".join(f"{k}={v}" for k, v in sorted(r.params.items()))
-    note = r.fail_reason or (f"over budget: {r.infeasible}" if r.infeasible else "") or (
-        f"same architecture as trial {r.duplicate_of}" if r.duplicate_of is not None else "")
+    note = (
+        r.fail_reason
+        or (f"over budget: {r.infeasible}" if r.infeasible else "")
+        or (f"same architecture as trial {r.duplicate_of}" if r.duplicate_of is not None else "")
+    )
     cells = [
-        _num(r.number, str(r.number)), _text(r.state), _text(r.fusion), _text(params),
-        _num(r.val_accuracy, "{:.4f}"), _num(r.test_accuracy, "{:.4f}"),
-        _num(r.macs and r.macs / 1e6, "{:.3f}"), _num(r.flops and r.flops / 1e6, "{:.3f}"),
-        _num(r.n_params, "{:,}"), _text("✓" if r.pareto else ""), _num(r.seconds, "{:.1f}"),
+        _num(r.number, str(r.number)),
+        _text(r.state),
+        _text(r.fusion),
+        _text(params),
+        _num(r.val_accuracy, "{:.4f}"),
+        _num(r.test_accuracy, "{:.4f}"),
+        _num(r.macs and r.macs / 1e6, "{:.3f}"),
+        _num(r.flops and r.flops / 1e6, "{:.3f}"),
+        _num(r.n_params, "{:,}"),
+        _text("✓" if r.pareto else ""),
+        _num(r.seconds, "{:.1f}"),
         _text(note),
     ]
-    cls = "pareto" if r.pareto else r.state if r.state == "failed" else (
-        "infeasible" if r.infeasible else "")
+    cls = (
+        "pareto"
+        if r.pareto
+        else r.state
+        if r.state == "failed"
+        else ("infeasible" if r.infeasible else "")
+    )
     return f"<tr class='{cls}'>{''.join(cells)}</tr>"
 
 

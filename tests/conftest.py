@@ -1,0 +1,45 @@
+"""Shared fixtures: a tiny space file (8×8 digits, one-epoch training) and a temporary storage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TINY_SPACE = """
+description: tiny test space
+model:
+  num_stages: 2
+  stem_width: 8
+  growth_rate: 4
+  depth: {choices: [1, 2]}
+  split_ratio: {choices: [0.25, 0.5]}
+  fusion: {choices: [none, first, last, full]}
+train:
+  epochs: 1
+  batch_size: 128
+  precise_bn: 128
+data:
+  input_size: 8
+objectives:
+  val_accuracy: maximize
+  macs: minimize
+study:
+  n_trials: 2
+"""
+
+
+def write_space(folder: Path, text: str, name: str = "tiny") -> Path:
+    path = folder / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny_space_file(tmp_path: Path) -> Path:
+    return write_space(tmp_path, TINY_SPACE)
+
+
+@pytest.fixture
+def storage_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'studies.db'}"

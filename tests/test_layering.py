@@ -1,0 +1,46 @@
+"""Data flows one way: modules that come before the model, and the report, never import torch."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parent.parent / "cspsearch"
+TORCH_FREE = [
+    "configs.py",
+    "space.py",
+    "space_file.py",
+    "errors.py",
+    "study.py",
+    "console.py",
+    "cli.py",
+    "report",
+]
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("entry", TORCH_FREE)
+def test_module_does_not_import_torch_or_models(entry: str) -> None:
+    target = PACKAGE / entry
+    files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
+    for path in files:
+        bad = {
+            n
+            for n in _imports(path)
+            if n.split(".")[0] in ("torch", "fvcore")
+            or n.startswith(("cspsearch.models", "cspsearch.train", "cspsearch.macs"))
+        }
+        if path.name == "cli.py":  # the run command imports the objective lazily, inside it
+            bad -= {"cspsearch.objective"}
+        assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}"

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+
+from cspsearch.configs import ModelConfig
+from cspsearch.sampling import sample_config
+from cspsearch.space_file import load_space
+from tests.conftest import write_space
+
+
+def test_split_ratio_is_not_sampled_without_fusion(tiny_space_file: Path) -> None:
+    space = load_space(tiny_space_file)
+    for fusion in ("none", "last"):
+        trial = optuna.trial.FixedTrial({"depth": 2, "fusion": fusion, "split_ratio": 0.25})
+        model, train = sample_config(space, trial)
+        assert model.fusion == (fusion, fusion)
+        # γ means nothing without a split, so a none trial keeps the default and no parameter.
+        expected = ModelConfig.split_ratio if fusion == "none" else 0.25
+        assert model.split_ratio == (expected, expected)
+        assert train.epochs == 1
+
+
+def test_per_stage_values_are_separate_parameters(tmp_path: Path) -> None:
+    text = (
+        "model:\n  num_stages: 2\n  depth: [{low: 1, high: 3}, 2]\n  fusion: [last, none]\n"
+        "  split_ratio: [{choices: [0.25, 0.5]}, {choices: [0.25, 0.5]}]\n"
+    )
+    space = load_space(write_space(tmp_path, text))
+    study = optuna.create_study()
+    trial = study.ask()
+    model, _ = sample_config(space, trial)
+    # Only stage 0's depth is searched; stage 1 is unfused, so only stage 0 has a γ.
+    assert set(trial.params) == {"depth_0", "split_ratio_0"}
+    assert model.depth[1] == 2 and 1 <= model.depth[0] <= 3
+    assert model.fusion == ("last", "none")

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from cspsearch.configs import DataConfig
+from cspsearch.configs import ModelConfig
+from cspsearch.configs import TrainConfig
+from cspsearch.data import load_dataset
+from cspsearch.data import split_indices
+from cspsearch.models import build_model
+from cspsearch.train import get_lr
+from cspsearch.train import train_briefly
+
+DATA = DataConfig(input_size=8)
+MODEL = ModelConfig(num_stages=2, stem_width=16, growth_rate=8, depth=2, fusion="last")
+
+
+def test_split_is_disjoint_stratified_and_fixed_by_seed() -> None:
+    labels = np.repeat(np.arange(10), 20)
+    train, val, test = split_indices(labels, 0.15, 0.15, seed=3)
+    assert (
+        len(set(train) | set(val) | set(test)) == len(labels) == len(train) + len(val) + len(test)
+    )
+    assert np.bincount(labels[val]).tolist() == [3] * 10
+    assert all(
+        (a == b).all() for a, b in zip(split_indices(labels, 0.15, 0.15, 3), (train, val, test))
+    )
+    assert not (split_indices(labels, 0.15, 0.15, 4)[1] == val).all()
+
+
+def test_digits_are_on_the_device_at_the_input_size() -> None:
+    data = load_dataset(DATA)
+    assert data.train_x.shape[1:] == (1, 8, 8)
+    assert len(data.train_x) + len(data.val_x) + len(data.test_x) == 1797
+    assert abs(float(data.train_x.mean())) < 1e-4  # normalised with the training statistics
+
+
+def test_lr_warms_up_then_decays_to_zero() -> None:
+    cfg = TrainConfig(lr=1.0, warmup_fraction=0.1)
+    lrs = [get_lr(s, 100, cfg) for s in range(100)]
+    assert lrs[0] == 0.1 and lrs[9] == 1.0 and lrs[99] < 0.01
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+
+
+def _train(seed: int) -> list[float]:
+    torch.manual_seed(seed)
+    result = train_briefly(
+        build_model(MODEL), load_dataset(DATA), TrainConfig(epochs=3, batch_size=32, seed=seed)
+    )
+    return [*result.val_accuracy, result.test_accuracy, *result.train_loss]
+
+
+def test_training_learns_and_is_deterministic_on_cpu() -> None:
+    first = _train(0)
+    assert first == _train(0)
+    # Three short epochs on 8×8 digits: far above the 10% of chance.
+    assert first[2] > 0.6
+    assert first != _train(1)
