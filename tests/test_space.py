@@ -120,3 +120,10 @@ def test_budget_accepts_exponent_strings(tmp_path: Path) -> None:
 def test_unknown_space_lists_the_bundled_ones() -> None:
     with pytest.raises(SpaceError, match="unknown space 'nope'.*csp_densenet"):
         load_space("nope")
+
+
+def test_readme_example_space_is_valid(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## Writing a space")[1].split("```yaml")[1].split("```")[0]
+    space = load_space(write_space(tmp_path, example, "readme"))
+    assert space.budget == {"macs": 12e6} and space.size() is None  # lr is continuous

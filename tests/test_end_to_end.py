@@ -1,0 +1,41 @@
+"""The README's commands on the bundled space, as a user runs them (slow: real training)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+
+
+def cspsearch(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, "-m", "cspsearch", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_quick_run_and_report_of_the_bundled_space(tmp_path: Path) -> None:
+    # From an empty folder: the bundled space must be found where the package is installed.
+    run = cspsearch(tmp_path, "run", "--space", "csp_densenet", "--n-trials", "3", "--epochs", "1")
+    assert run.returncode == 0, run.stderr
+    assert "study csp_densenet-epochs1: 3 trials" in run.stderr
+    db = tmp_path / "reports" / "cspsearch.db"
+    study = optuna.load_study(study_name="csp_densenet-epochs1", storage=f"sqlite:///{db}")
+    assert len(study.trials) == 3
+    again = cspsearch(
+        tmp_path, "run", "--space", "csp_densenet", "--n-trials", "4", "--epochs", "1"
+    )
+    assert again.returncode == 0 and "1 trial(s) to run (4 wanted, 3 done)" in again.stderr
+    report = cspsearch(tmp_path, "report", "csp_densenet-epochs1")
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "reports" / "csp_densenet-epochs1.html").stat().st_size > 1_000_000
