@@ -78,6 +78,7 @@ def run(
         from cspsearch.objective import Objective
         from cspsearch.space_file import load_space
         from cspsearch.space_file import override_train
+        from cspsearch.study import default_study_name
         from cspsearch.study import finished_trials
         from cspsearch.study import make_sampler
         from cspsearch.study import open_storage
@@ -85,16 +86,10 @@ def run(
         from cspsearch.study import run_study
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own line per trial instead
-        chosen = load_space(space)
         overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
-        chosen = override_train(chosen, **overrides) if overrides else chosen
-        name = study_name or chosen.name + "".join(f"-{k}{v}" for k, v in overrides.items())
-        train_seed = chosen.train.get("seed", 0)
-        sampler_obj = make_sampler(
-            sampler.value if sampler else chosen.sampler,
-            train_seed if isinstance(train_seed, int) else 0,
-            chosen,
-        )
+        chosen = override_train(load_space(space), **overrides)
+        name = study_name or default_study_name(chosen.name, overrides)
+        sampler_obj = make_sampler(sampler.value if sampler else chosen.sampler, seed, chosen)
         study = open_study(chosen, open_storage(storage), name, sampler_obj)
         total = n_trials or chosen.n_trials
         todo = max(0, total - finished_trials(study))
@@ -107,10 +102,8 @@ def run(
             objective = Objective(chosen, device, on_epoch=progress.on_epoch)
             run_study(study, objective, total, timeout or chosen.timeout, [progress.on_trial])
         out.console.print(out.summary(study), highlight=False)
-        out.console.print(
-            f"report: cspsearch report {name}" + (f" --storage {storage}" if storage else ""),
-            highlight=False,
-        )
+        storage_arg = f" --storage {storage}" if storage else ""
+        out.console.print(f"report: cspsearch report {name}{storage_arg}", highlight=False)
 
 
 @app.command()

@@ -53,8 +53,20 @@ def _file_of(url: str) -> Path | None:
     return None if "://" in url else Path(url)
 
 
+def default_study_name(space_name: str, overrides: dict[str, object]) -> str:
+    """The space name plus the training overrides: ``csp_densenet-epochs1-seed3``."""
+    return space_name + "".join(f"-{k}{v}" for k, v in overrides.items())
+
+
 def make_sampler(name: str, seed: int | None, space: SearchSpace) -> optuna.samplers.BaseSampler:
-    """The sampler called ``name``, with Optuna 5.0's changed defaults passed explicitly."""
+    """The sampler called ``name``, with Optuna 5.0's changed defaults passed explicitly.
+
+    Without ``seed`` the sampler takes the space's fixed training seed, so a study's sequence of
+    architectures is reproducible.
+    """
+    if seed is None:
+        fixed = space.train.get("seed", 0)
+        seed = fixed if isinstance(fixed, int) else 0
     # group=True (conditional split_ratio) and metric names are marked experimental in Optuna.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     if name == "tpe":
