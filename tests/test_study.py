@@ -112,3 +112,16 @@ def test_bad_storage_is_a_study_error(tmp_path: Path) -> None:
     with pytest.raises(StudyError, match="no study storage at"):
         open_storage(f"sqlite:///{tmp_path / 'missing.db'}", must_exist=True)
     assert not (tmp_path / "missing.db").exists()
+
+
+@pytest.mark.parametrize("name", ["tpe", "nsga2", "gp", "random", "grid"])
+def test_every_sampler_runs_the_conditional_space(
+    name: str, tiny_space_file: Path, storage_url: str
+) -> None:
+    space = load_space(tiny_space_file)
+    study = open_study(space, open_storage(storage_url), name, make_sampler(name, None, space))
+    run_study(study, Objective(space, "cpu"), 3, timeout=None)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    # split_ratio is only a parameter of trials with a split.
+    for t in study.trials:
+        assert ("split_ratio" in t.params) == (t.params["fusion"] != "none")
