@@ -114,6 +114,8 @@ def report(
 ) -> None:
     """Write one self-contained HTML report of a study."""
     with user_errors():
+        import optuna
+
         from cspsearch.errors import StudyError
         from cspsearch.report import collect
         from cspsearch.report import report_path
@@ -122,6 +124,7 @@ def report(
         from cspsearch.study import list_studies
         from cspsearch.study import open_storage
 
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         opened = open_storage(storage, must_exist=True)
         if study not in list_studies(opened):
             raise StudyError(

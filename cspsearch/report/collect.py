@@ -7,11 +7,14 @@ the evaluated, feasible trials with the study's own objectives and directions.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 from typing import NamedTuple
 
 import optuna
 from optuna.trial import TrialState
+
+from cspsearch.report.pareto import pareto_mask
 
 
 class TrialRow(NamedTuple):
@@ -48,6 +51,7 @@ class ReportData(NamedTuple):
     rows: list[TrialRow]
     versions: dict[str, str]
     device: str
+    importances: dict[str, dict[str, float]]  # objective → parameter → PED-ANOVA importance
 
     def count(self, predicate: Any) -> int:
         return sum(1 for r in self.rows if predicate(r))
@@ -65,6 +69,7 @@ def collect(storage: optuna.storages.BaseStorage | str, study_name: str) -> Repo
     )
     on_front = {r.number for r, keep in zip(evaluated, front) if keep}
     rows = [r._replace(pareto=r.number in on_front) for r in rows]
+    evaluated = [r for r in rows if r.evaluated]
     space = study.user_attrs.get("space", {})
     first = next((r for r in study.get_trials(deepcopy=False) if "versions" in r.user_attrs), None)
     return ReportData(
@@ -76,7 +81,34 @@ def collect(storage: optuna.storages.BaseStorage | str, study_name: str) -> Repo
         rows=rows,
         versions=first.user_attrs["versions"] if first else {},
         device=str(first.user_attrs.get("device", "")) if first else "",
+        importances=_importances(study, {r.number for r in evaluated}, objectives),
     )
+
+
+def _importances(
+    study: optuna.Study, evaluated: set[int], objectives: dict[str, str]
+) -> dict[str, dict[str, float]]:
+    """Parameter importances (Optuna's default, PED-ANOVA) per objective, over the evaluated
+    trials only: untrained over-budget trials would otherwise count as 0 accuracy."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.number in evaluated]
+    if len(trials) < 4:
+        return {}
+    copy = optuna.create_study(directions=study.directions)
+    copy.add_trials(trials)
+    out = {}
+    for i, (name, direction) in enumerate(objectives.items()):
+        sign = -1.0 if direction == "maximize" else 1.0  # PED-ANOVA ranks low target values
+
+        def target(t: optuna.trial.FrozenTrial, i: int = i, sign: float = sign) -> float:
+            return sign * t.values[i]
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out[name] = optuna.importance.get_param_importances(copy, target=target)
+        except (ValueError, RuntimeError):  # e.g. a parameter with one value only
+            continue
+    return out
 
 
 def _row(t: optuna.trial.FrozenTrial, names: list[str]) -> TrialRow:
@@ -107,13 +139,3 @@ def _row(t: optuna.trial.FrozenTrial, names: list[str]) -> TrialRow:
         duplicate_of=a.get("duplicate_of"),
         seconds=float(seconds) if seconds is not None else None,
     )
-
-
-def pareto_mask(points: list[list[float]], directions: list[str]) -> list[bool]:
-    """True for each point no other point dominates (≥ as good everywhere, better somewhere)."""
-    signed = [[v if d == "minimize" else -v for v, d in zip(p, directions)] for p in points]
-
-    def dominates(a: list[float], b: list[float]) -> bool:
-        return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
-
-    return [not any(dominates(o, p) for o in signed) for p in signed]

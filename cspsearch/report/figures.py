@@ -1,13 +1,31 @@
-"""ReportData → plotly figures (the only module of the report that imports plotly)."""
+"""ReportData → plotly figures (the only module of the report that imports plotly).
+
+With one study, points are coloured by fusion; with several (``cspsearch report A B``) they are
+coloured by study, and the plain-network baselines are diamonds either way.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
 from cspsearch.report.collect import ReportData
 from cspsearch.report.collect import TrialRow
+from cspsearch.report.pareto import hypervolume_history
+from cspsearch.report.pareto import pareto_mask
 
 FUSION_COLORS = {"none": "#222222", "first": "#1f77b4", "last": "#ff7f0e", "full": "#2ca02c"}
+STUDY_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b"]
+COMPUTE = {  # x axis → (row field, scale, label)
+    "macs": ("macs", 1e-6, "MMACs per image (fvcore: 1 multiply-add = 1 MAC; FLOPs = 2 × MACs)"),
+    "params": ("n_params", 1e-3, "parameters, thousands (PyTorch count, BatchNorm included)"),
+}
+LAYOUT = dict(
+    template="plotly_white",
+    legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+    margin=dict(t=60, l=60, r=20, b=60),
+)
 
 
 def hover(r: TrialRow) -> str:
@@ -24,56 +42,128 @@ def _fmt(value: float | None, spec: str) -> str:
     return "–" if value is None else format(value, spec)
 
 
-def pareto_figure(data: ReportData) -> go.Figure:
-    """Validation accuracy vs MACs: every evaluated trial by fusion, the fusion=none baselines
-    marked, the Pareto front as a step line and the MAC budget as a dashed line."""
-    fig = go.Figure()
-    rows = [r for r in data.rows if r.evaluated]
-    for fusion in sorted({r.fusion for r in rows}, key=lambda f: (f != "none", f)):
-        group = [r for r in rows if r.fusion == fusion]
-        baseline = fusion == "none"
-        fig.add_trace(
-            go.Scatter(
-                x=[r.macs / 1e6 for r in group],
-                y=[r.val_accuracy for r in group],
-                mode="markers",
-                name="baseline (fusion=none)" if baseline else f"fusion={fusion}",
-                marker=dict(
-                    color=FUSION_COLORS.get(fusion, "#9467bd"),
-                    symbol="diamond" if baseline else "circle",
-                    size=12 if baseline else 9,
-                    line=dict(width=1.5 if baseline else 0.5, color="white"),
-                ),
-                text=[hover(r) for r in group],
-                hoverinfo="text",
+def pareto_figure(datasets: Sequence[ReportData], x: str = "macs") -> go.Figure:
+    """Validation accuracy against compute ``x``: evaluated trials, baselines marked, each
+    study's Pareto front (recomputed for this pair of axes) as a step line."""
+    field, scale, label = COMPUTE[x]
+    fig, many = go.Figure(), len(datasets) > 1
+    for k, data in enumerate(datasets):
+        rows = [r for r in data.rows if r.evaluated and getattr(r, field) is not None]
+        for fusion in sorted({r.fusion for r in rows}, key=lambda f: (f != "none", f)):
+            group = [r for r in rows if r.fusion == fusion]
+            base = fusion == "none"
+            name = "baseline (fusion=none)" if base else f"fusion={fusion}"
+            color = STUDY_COLORS[k % 5] if many else FUSION_COLORS.get(fusion, "#9467bd")
+            fig.add_trace(
+                go.Scatter(
+                    x=[getattr(r, field) * scale for r in group],
+                    y=[r.val_accuracy for r in group],
+                    mode="markers",
+                    name=f"{data.study_name}: {name}" if many else name,
+                    marker=dict(
+                        color=color,
+                        symbol="diamond" if base else "circle",
+                        size=12 if base else 9,
+                        line=dict(width=1, color="white"),
+                    ),
+                    text=[hover(r) for r in group],
+                    hoverinfo="text",
+                )
             )
+        mask = pareto_mask(
+            [[r.val_accuracy, getattr(r, field)] for r in rows], ["maximize", "minimize"]
         )
-    front = sorted((r for r in rows if r.pareto), key=lambda r: r.macs)
-    if front:
+        front = sorted((r for r, m in zip(rows, mask) if m), key=lambda r: getattr(r, field))
         fig.add_trace(
             go.Scatter(
-                x=[r.macs / 1e6 for r in front],
+                x=[getattr(r, field) * scale for r in front],
                 y=[r.val_accuracy for r in front],
                 mode="lines",
-                name="Pareto front",
-                line=dict(shape="hv", color="#d62728", width=2),
+                name=f"{data.study_name}: Pareto front" if many else "Pareto front",
+                line=dict(shape="hv", width=2, color=STUDY_COLORS[k % 5] if many else "#d62728"),
                 hoverinfo="skip",
             )
         )
-    if "macs" in data.budget:
+    limit = datasets[0].budget.get(x) if datasets else None
+    if limit:
         fig.add_vline(
-            x=data.budget["macs"] / 1e6,
+            x=limit * scale,
             line_dash="dash",
             line_color="#888888",
-            annotation_text="MAC budget",
+            annotation_text="budget",
             annotation_position="top left",
         )
+    fig.update_layout(xaxis_title=label, yaxis_title="validation accuracy", height=520, **LAYOUT)
+    return fig
+
+
+def hypervolume_figure(datasets: Sequence[ReportData]) -> go.Figure:
+    """Hypervolume of each study's feasible, evaluated trials after every finished trial."""
+    fig = go.Figure()
+    for k, data in enumerate(datasets):
+        numbers, volumes, ref = hypervolume_history(data)
+        fig.add_trace(
+            go.Scatter(
+                x=numbers,
+                y=volumes,
+                mode="lines+markers",
+                name=f"{data.study_name} (reference {_ref_text(data, ref)})",
+                line=dict(color=STUDY_COLORS[k % 5], shape="hv"),
+            )
+        )
     fig.update_layout(
-        xaxis_title="MMACs per image (fvcore: 1 multiply-add = 1 MAC; FLOPs = 2 × MACs)",
-        yaxis_title="validation accuracy",
-        template="plotly_white",
-        height=560,
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
-        margin=dict(t=60),
+        xaxis_title="trial", yaxis_title="hypervolume (accuracy × MACs)", height=360, **LAYOUT
     )
+    return fig
+
+
+def _ref_text(data: ReportData, ref: list[float]) -> str:
+    return ", ".join(f"{n} {v:,.4g}" for n, v in zip(data.objectives, ref))
+
+
+def importance_figure(data: ReportData) -> go.Figure:
+    """PED-ANOVA parameter importance per objective, as horizontal bars."""
+    fig = go.Figure()
+    for name, values in data.importances.items():
+        params = sorted(values, key=values.get)
+        fig.add_trace(go.Bar(x=[values[p] for p in params], y=params, orientation="h", name=name))
+    fig.update_layout(
+        barmode="group",
+        xaxis_title="importance (PED-ANOVA, normalised)",
+        height=120 + 40 * max((len(v) for v in data.importances.values()), default=1),
+        **LAYOUT,
+    )
+    return fig
+
+
+def parallel_figure(data: ReportData) -> go.Figure:
+    """Parallel coordinates of the searched parameters, accuracy and MACs; colour = accuracy."""
+    rows = [r for r in data.rows if r.evaluated]
+    dims = []
+    for param in sorted({k for r in rows for k in r.params}):
+        values = [r.params.get(param) for r in rows]
+        levels = sorted({v for v in values if v is not None}, key=str)
+        numeric = all(isinstance(v, (int, float)) for v in levels)
+        ticks, text = levels if numeric else list(range(len(levels))), [str(v) for v in levels]
+        if None in values:  # e.g. split_ratio of an unsplit (fusion=none) trial
+            ticks, text = [-1, *ticks], ["–", *text]
+        dims.append(
+            dict(
+                label=param,
+                tickvals=ticks,
+                ticktext=text,
+                values=[
+                    (v if numeric else levels.index(v)) if v is not None else -1 for v in values
+                ],
+            )
+        )
+    dims.append(dict(label="MMACs", values=[r.macs / 1e6 for r in rows]))
+    accuracy = [r.val_accuracy for r in rows]
+    dims.append(dict(label="val accuracy", values=accuracy))
+    fig = go.Figure(
+        go.Parcoords(
+            line=dict(color=accuracy, colorscale="Viridis", showscale=True), dimensions=dims
+        )
+    )
+    fig.update_layout(height=420, margin=dict(t=60, l=60, r=60, b=30), template="plotly_white")
     return fig

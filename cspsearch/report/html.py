@@ -1,29 +1,40 @@
-"""ReportData → one self-contained HTML file (plotly.js embedded; opens offline).
+"""ReportData → one self-contained HTML file (plotly.js embedded once; opens offline).
 
-Every string from the study (names, parameters, reasons) is escaped before it reaches the page.
+Sections: header per study, Pareto fronts (vs MACs and vs parameters), hypervolume history,
+per-factor ablation tables, paired one-factor comparisons, importance and parallel coordinates,
+Pareto-optimal architectures, all trials. Several studies are overlaid in the figures and shown
+side by side in the tables. Every string from a study is escaped before it reaches the page.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
+import plotly.graph_objects as go
 import plotly.io as pio
 
+from cspsearch.report import tables
+from cspsearch.report.ablation import factor_tables
+from cspsearch.report.ablation import paired_comparisons
 from cspsearch.report.collect import ReportData
-from cspsearch.report.collect import TrialRow
+from cspsearch.report.figures import hypervolume_figure
+from cspsearch.report.figures import importance_figure
+from cspsearch.report.figures import parallel_figure
 from cspsearch.report.figures import pareto_figure
+from cspsearch.report.tables import safe_name
 
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1200px;color:#222}
-h1{font-size:1.5em} h2{font-size:1.15em;margin-top:2em} .meta{color:#555;font-size:.92em}
+body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1280px;color:#222;padding:0 12px}
+h1{font-size:1.5em} h2{font-size:1.2em;margin-top:2.2em} h3{font-size:1em;margin:1.2em 0 .3em}
+.meta{color:#555;font-size:.92em;margin:.2em 0} .side{display:flex;gap:24px;flex-wrap:wrap}
+.side>div{flex:1;min-width:420px} code{font-size:.85em} pre{background:#f6f6f6;padding:8px}
 table{border-collapse:collapse;font-size:.85em;width:100%}
-th,td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}
+th,td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right;vertical-align:top}
 th{cursor:pointer;background:#f4f4f4;position:sticky;top:0} td.t,th.t{text-align:left}
-tr.pareto{background:#fff4e5} tr.failed{color:#a00} tr.infeasible{color:#888}
 """
 
 # Click a header to sort by it; numeric cells carry data-v.
@@ -39,52 +50,111 @@ document.querySelectorAll('table.sortable th').forEach((th, i) =>
 }));
 """
 
-COLUMNS = (
-    "trial",
-    "state",
-    "fusion",
-    "parameters",
-    "val acc",
-    "test acc",
-    "MMACs",
-    "MFLOPs",
-    "params",
-    "Pareto",
-    "seconds",
-    "note",
-)
-
 
 def report_path(study_name: str, folder: str | Path = "reports") -> Path:
     """Where a study's report goes by default; the name cannot leave the folder."""
-    return Path(folder) / (re.sub(r"[^A-Za-z0-9_.-]", "_", study_name).lstrip(".") + ".html")
+    return Path(folder) / f"{safe_name(study_name)}.html"
 
 
-def write_report(data: ReportData, path: str | Path) -> Path:
-    """Write the report for ``data`` to ``path`` (folders created) and return the path."""
+def write_report(data: ReportData | Sequence[ReportData], path: str | Path) -> Path:
+    """Write the report of one study (or several, overlaid) to ``path`` and return it."""
+    datasets = [data] if isinstance(data, ReportData) else list(data)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(render(data), encoding="utf-8")
+    tmp.write_text(render(datasets), encoding="utf-8")
     tmp.replace(path)  # no half-written report if rendering fails
     return path
 
 
-def render(data: ReportData) -> str:
+def render(datasets: Sequence[ReportData]) -> str:
     """The whole page as a string."""
-    figure = pio.to_html(
-        pareto_figure(data), include_plotlyjs=True, full_html=False, config={"displaylogo": False}
-    )
-    title = escape(f"cspsearch report: {data.study_name}")
+    fig = _Figures()
+    title = escape("cspsearch report: " + " vs ".join(d.study_name for d in datasets))
+    parts = [
+        f"<h1>{title}</h1>",
+        *(_header(d, len(datasets) > 1) for d in datasets),
+        "<h2>Accuracy vs compute</h2>",
+        fig.add(pareto_figure(datasets, "macs")),
+        fig.add(pareto_figure(datasets, "params")),
+        "<h2>Hypervolume history</h2>",
+        fig.add(hypervolume_figure(datasets)),
+        "<h2>Per-factor ablation</h2>",
+        _factor_section(datasets),
+        "<h2>Paired comparisons (architectures that differ in one factor only)</h2>",
+        _side(datasets, [tables.comparison_table(paired_comparisons(d.rows)) for d in datasets]),
+        "<h2>Parameter importance</h2>",
+        _side(
+            datasets,
+            [
+                fig.add(importance_figure(d))
+                if d.importances
+                else "<p>Too few evaluated trials.</p>"
+                for d in datasets
+            ],
+        ),
+        "<h2>Parallel coordinates</h2>",
+        _side(datasets, [fig.add(parallel_figure(d)) for d in datasets]),
+        "<h2>Pareto-optimal architectures</h2>",
+        _side(datasets, [tables.pareto_architectures(d) for d in datasets]),
+        "<h2>All trials</h2>",
+        _side(datasets, [tables.trials_table(d.rows) for d in datasets]),
+    ]
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{title}</h1>{_header(data)}"
-        f"<h2>Accuracy vs compute</h2>{figure}<h2>Trials</h2>{_table(data.rows)}"
+        f"<style>{STYLE}</style></head><body>{''.join(parts)}"
         f"<script>{SORT_JS}</script></body></html>"
     )
 
 
-def _header(data: ReportData) -> str:
+class _Figures:
+    """Figures as HTML divs; plotly.js goes into the first one only."""
+
+    def __init__(self) -> None:
+        self.first = True
+
+    def add(self, fig: go.Figure) -> str:
+        html = pio.to_html(
+            fig, include_plotlyjs=self.first, full_html=False, config={"displaylogo": False}
+        )
+        self.first = False
+        return html
+
+
+def _side(datasets: Sequence[ReportData], parts: list[str]) -> str:
+    """One study's part as it is; several side by side under their names."""
+    if len(datasets) == 1:
+        return parts[0]
+    cells = "".join(
+        f"<div><h3>{escape(d.study_name)}</h3>{p}</div>" for d, p in zip(datasets, parts)
+    )
+    return f"<div class='side'>{cells}</div>"
+
+
+def _factor_section(datasets: Sequence[ReportData]) -> str:
+    per_study = [factor_tables(d.rows) for d in datasets]
+    out = [
+        "<p class='meta'>Reference: the plain network (fusion=none) for fusion and "
+        "split_ratio, as in the paper; the lowest level for other factors. MACs change in "
+        "percent, accuracy change in percentage points; intervals are 95% Student-t "
+        "intervals of the mean over trials, which also differ in the other factors — the "
+        "paired comparisons below hold those equal.</p>"
+    ]
+    for factor in sorted({f for t in per_study for f in t}):
+        out.append(f"<h3>{escape(factor)}</h3>")
+        out.append(
+            _side(
+                datasets,
+                [
+                    tables.factor_table(t[factor]) if factor in t else "<p>not searched</p>"
+                    for t in per_study
+                ],
+            )
+        )
+    return "".join(out)
+
+
+def _header(data: ReportData, named: bool) -> str:
     failed = Counter(
         r.fail_reason.split(":")[0] or "unknown" for r in data.rows if r.state == "failed"
     )
@@ -102,9 +172,10 @@ def _header(data: ReportData) -> str:
     budget = ", ".join(f"{k} ≤ {v:,.0f}" for k, v in data.budget.items()) or "none"
     versions = ", ".join(f"{k} {v}" for k, v in data.versions.items())
     lines = [
+        f"{'<b>' + escape(data.study_name) + '</b> · ' if named else ''}"
         f"space <b>{escape(data.space_name)}</b> · dataset {escape(_dataset(data.data))}",
         f"objectives {escape(objectives)} · budget {escape(budget)}",
-        f"{escape(counts)}" + (f" (failures: {escape(reasons)})" if reasons else ""),
+        escape(counts) + (f" (failures: {escape(reasons)})" if reasons else ""),
         f"device {escape(data.device)} · {escape(versions)}",
         "MACs are fvcore's count (one fused multiply-add = 1 MAC) at batch 1 in eval mode; "
         "FLOPs = 2 × MACs. The paper's BFLOPs are 2 × convolution MACs.",
@@ -121,54 +192,3 @@ def _dataset(d: dict[str, Any]) -> str:
         f"{1 - val - test:.0%} train / {val:.0%} validation / {test:.0%} test "
         f"(seed {d.get('split_seed')})"
     )
-
-
-def _table(rows: list[TrialRow]) -> str:
-    head = "".join(
-        f"<th class='{'t' if c in ('state', 'fusion', 'parameters', 'note') else ''}'>{c}</th>"
-        for c in COLUMNS
-    )
-    body = "".join(_tr(r) for r in rows)
-    return f"<table class='sortable'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _tr(r: TrialRow) -> str:
-    params = ", ".join(f"{k}={v}" for k, v in sorted(r.params.items()))
-    note = (
-        r.fail_reason
-        or (f"over budget: {r.infeasible}" if r.infeasible else "")
-        or (f"same architecture as trial {r.duplicate_of}" if r.duplicate_of is not None else "")
-    )
-    cells = [
-        _num(r.number, str(r.number)),
-        _text(r.state),
-        _text(r.fusion),
-        _text(params),
-        _num(r.val_accuracy, "{:.4f}"),
-        _num(r.test_accuracy, "{:.4f}"),
-        _num(r.macs and r.macs / 1e6, "{:.3f}"),
-        _num(r.flops and r.flops / 1e6, "{:.3f}"),
-        _num(r.n_params, "{:,}"),
-        _text("✓" if r.pareto else ""),
-        _num(r.seconds, "{:.1f}"),
-        _text(note),
-    ]
-    cls = (
-        "pareto"
-        if r.pareto
-        else r.state
-        if r.state == "failed"
-        else ("infeasible" if r.infeasible else "")
-    )
-    return f"<tr class='{cls}'>{''.join(cells)}</tr>"
-
-
-def _num(value: Any, fmt: str) -> str:
-    if value is None:
-        return "<td data-v='-1'>–</td>"
-    shown = fmt.format(value) if "{" in fmt else fmt
-    return f"<td data-v='{float(value)}'>{escape(shown)}</td>"
-
-
-def _text(value: str) -> str:
-    return f"<td class='t'>{escape(value)}</td>"

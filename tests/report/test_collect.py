@@ -6,7 +6,7 @@ from optuna.trial import TrialState
 from optuna.trial import create_trial
 
 from cspsearch.report.collect import collect
-from cspsearch.report.collect import pareto_mask
+from cspsearch.report.pareto import pareto_mask
 
 
 def test_pareto_mask_by_hand() -> None:
@@ -56,3 +56,12 @@ def test_collect_marks_front_baselines_and_infeasible() -> None:
     assert not rows[3].evaluated and rows[3].infeasible == "macs"
     assert rows[4].state == "failed" and rows[4].fail_reason == "BuildError: x"
     assert data.count(lambda r: r.evaluated) == 3
+
+
+def test_hypervolume_2d_by_hand() -> None:
+    from cspsearch.report.pareto import hypervolume_2d
+
+    # Staircase of (1, 3) and (2, 1) under reference (4, 4): 1·1 + 2·3 = 7; a dominated point
+    # and one outside the reference add nothing.
+    assert hypervolume_2d([[1, 3], [2, 1], [3, 3], [5, 0]], [4, 4]) == 7.0
+    assert hypervolume_2d([], [4, 4]) == 0.0

@@ -1,0 +1,189 @@
+"""Per-factor ablation tables and paired one-factor comparisons, as plain numbers.
+
+Intervals are 95% Student-t intervals of a mean: mean ± t(0.975, n−1) · s / √n (none for n < 2).
+Changes are written the paper's way: MACs in percent of the reference, accuracy in percentage
+points. The reference of ``fusion`` and ``split_ratio`` is the plain network (fusion=none), as
+in the paper's tables; the reference of any other factor is its lowest level.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+from typing import NamedTuple
+
+from scipy import stats
+
+from cspsearch.report.collect import TrialRow
+
+PLAIN = "none (plain network)"  # the reference level of the CSP factors
+
+
+class Interval(NamedTuple):
+    mean: float
+    low: float | None
+    high: float | None
+    n: int
+
+
+def interval(values: Sequence[float]) -> Interval:
+    """Mean and 95% Student-t interval of ``values``."""
+    n = len(values)
+    mean = statistics.fmean(values) if n else math.nan
+    if n < 2:
+        return Interval(mean, None, None, n)
+    half = stats.t.ppf(0.975, n - 1) * statistics.stdev(values) / math.sqrt(n)
+    return Interval(mean, mean - half, mean + half, n)
+
+
+class FactorLevel(NamedTuple):
+    factor: str
+    level: Any
+    metric: Interval  # of the score (e.g. validation accuracy)
+    macs: float  # mean MACs
+    params: float  # mean parameter count
+    reference: bool
+    delta_macs_pct: float | None  # mean MACs vs the reference, percent
+    delta_metric_pp: float | None  # mean score vs the reference, percentage points
+
+    def paper_change(self) -> str:
+        """'−13% MACs, +0.2 acc' (empty for the reference level itself)."""
+        if self.reference or self.delta_macs_pct is None or self.delta_metric_pp is None:
+            return ""
+        return f"{_signed(self.delta_macs_pct, '.0f')}% MACs, {_signed(self.delta_metric_pp)} acc"
+
+
+def factor_tables(
+    rows: Sequence[TrialRow], metric: str = "val_accuracy"
+) -> dict[str, list[FactorLevel]]:
+    """One table per searched factor over the evaluated trials: each level's trial count,
+    score interval, mean MACs and parameters, and change against the factor's reference."""
+    evaluated = [r for r in rows if r.evaluated]
+    plain = [r for r in evaluated if r.baseline]
+    tables = {}
+    for factor in sorted({k for r in evaluated for k in r.params}):
+        groups: dict[Any, list[TrialRow]] = defaultdict(list)
+        for r in evaluated:
+            if factor in r.params:
+                groups[r.params[factor]].append(r)
+        levels = sorted(groups, key=_order)
+        if factor == "split_ratio" and plain:
+            groups, levels = {PLAIN: plain, **groups}, [PLAIN, *levels]
+        ref_key = PLAIN if factor == "split_ratio" and plain else levels[0]
+        if factor == "fusion" and "none" in groups:
+            ref_key = "none"
+        ref = groups[ref_key]
+        tables[factor] = [
+            _level(factor, lv, groups[lv], ref, lv == ref_key, metric) for lv in levels
+        ]
+    return tables
+
+
+def _level(
+    factor: str, level: Any, group: list[TrialRow], ref: list[TrialRow], is_ref: bool, metric: str
+) -> FactorLevel:
+    score = interval([_score(r, metric) for r in group])
+    macs = statistics.fmean(r.macs or 0 for r in group)
+    ref_macs = statistics.fmean(r.macs or 0 for r in ref)
+    ref_score = statistics.fmean(_score(r, metric) for r in ref)
+    return FactorLevel(
+        factor,
+        level,
+        score,
+        macs,
+        statistics.fmean(r.n_params or 0 for r in group),
+        is_ref,
+        100 * (macs / ref_macs - 1) if ref_macs else None,
+        100 * (score.mean - ref_score),
+    )
+
+
+class Comparison(NamedTuple):
+    factor: str
+    a: Any
+    b: Any
+    diff_pp: Interval  # score(b) − score(a) over pairs, percentage points
+    macs_pct: Interval  # MACs(b) / MACs(a) − 1 over pairs, percent
+
+
+def paired_comparisons(rows: Sequence[TrialRow], metric: str = "val_accuracy") -> list[Comparison]:
+    """Compare architectures that differ in one factor only, level against level.
+
+    Trials are matched on every other searched parameter; several trials of one architecture
+    are averaged first. Against ``fusion=none`` the split ratio is ignored (the plain network
+    has none), so each CSP trial meets the plain network of the same depth and widths.
+    """
+    evaluated = [r for r in rows if r.evaluated]
+    out = []
+    for factor in sorted({k for r in evaluated for k in r.params}):
+        levels = sorted({r.params[factor] for r in evaluated if factor in r.params}, key=_order)
+        for i, a in enumerate(levels):
+            for b in levels[i + 1 :]:
+                ignore = (
+                    {factor, "split_ratio"}
+                    if factor == "fusion" and "none" in (a, b)
+                    else {factor}
+                )
+                pairs = _pairs(evaluated, factor, a, b, lambda r, ig=ignore: _key(r, ig), metric)
+                if pairs:
+                    out.append(
+                        Comparison(
+                            factor,
+                            a,
+                            b,
+                            interval([100 * (sb - sa) for sa, sb, _, _ in pairs]),
+                            interval([100 * (mb / ma - 1) for _, _, ma, mb in pairs if ma]),
+                        )
+                    )
+    return out
+
+
+def _pairs(
+    rows: list[TrialRow],
+    factor: str,
+    a: Any,
+    b: Any,
+    key: Callable[[TrialRow], tuple],
+    metric: str,
+) -> list[tuple[float, float, float, float]]:
+    sides: dict[tuple, dict[Any, list[TrialRow]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if r.params.get(factor) in (a, b):
+            sides[key(r)][r.params[factor]].append(r)
+    pairs = []
+    for side in sides.values():
+        if side[a] and side[b]:
+            pairs.append(
+                (
+                    statistics.fmean(_score(r, metric) for r in side[a]),
+                    statistics.fmean(_score(r, metric) for r in side[b]),
+                    statistics.fmean(r.macs or 0 for r in side[a]),
+                    statistics.fmean(r.macs or 0 for r in side[b]),
+                )
+            )
+    return pairs
+
+
+def _key(r: TrialRow, ignore: set[str]) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in r.params.items() if k not in ignore))
+
+
+def _score(r: TrialRow, metric: str) -> float:
+    return float(r.values.get(metric, getattr(r, metric, None) or 0.0))
+
+
+def _order(level: Any) -> tuple:
+    # Fusions in the paper's order; numbers by value; anything else by its text.
+    fusions = ["none", "first", "last", "full"]
+    if level in fusions:
+        return (0, fusions.index(level), "")
+    return (1, level, "") if isinstance(level, (int, float)) else (2, 0, str(level))
+
+
+def _signed(value: float, spec: str = ".1f") -> str:
+    text = format(value, spec)  # the paper's sign style: "−13%", "+0.2"
+    return "−" + text[1:] if text.startswith("-") else "+" + text

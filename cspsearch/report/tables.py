@@ -1,0 +1,181 @@
+"""HTML tables of the report: factor ablations, paired comparisons, Pareto architectures and
+all trials. Every string from a study is escaped; numeric cells carry ``data-v`` for sorting."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from cspsearch.report.ablation import Comparison
+from cspsearch.report.ablation import FactorLevel
+from cspsearch.report.ablation import Interval
+from cspsearch.report.collect import ReportData
+from cspsearch.report.collect import TrialRow
+
+
+def table(head: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> str:
+    """A sortable table; the first ``text_columns`` columns are left-aligned."""
+    th = "".join(
+        f"<th class='{'t' if i < text_columns else ''}'>{escape(h)}</th>"
+        for i, h in enumerate(head)
+    )
+    body = "".join(f"<tr>{''.join(r)}</tr>" for r in rows)
+    return f"<table class='sortable'><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def num(value: float | None, spec: str) -> str:
+    if value is None:
+        return "<td data-v='-1e300'>–</td>"
+    return f"<td data-v='{float(value)}'>{escape(format(value, spec))}</td>"
+
+
+def text(value: Any) -> str:
+    return f"<td class='t'>{escape(str(value))}</td>"
+
+
+def ci(
+    iv: Interval,
+    scale: float = 1.0,
+    spec: str = ".2f",
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> str:
+    """An interval cell; ``bounds`` clips it to the metric's possible range."""
+    if iv.low is None or iv.high is None:
+        return "<td>–</td>"
+    low, high = max(bounds[0], iv.low * scale), min(bounds[1], iv.high * scale)
+    return f"<td data-v='{low}'>[{format(low, spec)}, {format(high, spec)}]</td>"
+
+
+def factor_table(levels: list[FactorLevel]) -> str:
+    """One factor: per level, trials, accuracy (%) with its interval, MACs, params, change."""
+    head = (
+        "level",
+        "trials",
+        "val acc %",
+        "95% CI",
+        "mean MMACs",
+        "mean params",
+        "vs reference (paper's way)",
+    )
+    rows = [
+        [
+            text(f"{lv.level}{' (reference)' if lv.reference else ''}"),
+            num(lv.metric.n, "d"),
+            num(100 * lv.metric.mean, ".2f"),
+            ci(lv.metric, 100, bounds=(0, 100)),
+            num(lv.macs / 1e6, ".3f"),
+            num(lv.params, ",.0f"),
+            text(lv.paper_change()),
+        ]
+        for lv in levels
+    ]
+    return table(head, rows)
+
+
+def comparison_table(comparisons: list[Comparison]) -> str:
+    head = ("factor", "from", "to", "pairs", "Δ val acc (points)", "95% CI", "Δ MACs %", "95% CI ")
+    rows = [
+        [
+            text(c.factor),
+            text(c.a),
+            text(c.b),
+            num(c.diff_pp.n, "d"),
+            num(c.diff_pp.mean, "+.2f"),
+            ci(c.diff_pp),
+            num(c.macs_pct.mean, "+.1f"),
+            ci(c.macs_pct, spec=".1f"),
+        ]
+        for c in comparisons
+    ]
+    return table(head, rows, text_columns=3)
+
+
+def pareto_architectures(data: ReportData) -> str:
+    """The Pareto-optimal trials with their full configuration and the commands that re-run
+    one of them."""
+    front = sorted((r for r in data.rows if r.pareto), key=lambda r: r.macs or 0)
+    if not front:
+        return "<p>No evaluated, feasible trial yet.</p>"
+    head = ("trial", "fusion", "val acc", "test acc", "MMACs", "params", "configuration")
+    rows = [
+        [
+            num(r.number, "d"),
+            text(r.fusion),
+            num(r.val_accuracy, ".4f"),
+            num(r.test_accuracy, ".4f"),
+            num((r.macs or 0) / 1e6, ".3f"),
+            num(r.n_params, ","),
+            _code(json.dumps(r.config.get("model", r.config))),
+        ]
+        for r in front
+    ]
+    name = data.study_name
+    commands = (
+        f"cspsearch export {name} --best {len(front)} --out-dir reports/best\n"
+        f"cspsearch run --space reports/best/{safe_name(name)}-trial{front[0].number}.yaml "
+        f"--n-trials 1"
+    )
+    return (
+        table(head, rows, text_columns=0)
+        + f"<p>Re-run one (the export writes one fixed space file per architecture):</p>"
+        f"<pre>{escape(commands)}</pre>"
+    )
+
+
+def trials_table(rows: list[TrialRow]) -> str:
+    head = (
+        "trial",
+        "state",
+        "fusion",
+        "parameters",
+        "val acc",
+        "test acc",
+        "MMACs",
+        "MFLOPs",
+        "params",
+        "Pareto",
+        "seconds",
+        "note",
+    )
+    out = []
+    for r in rows:
+        note = (
+            r.fail_reason
+            or (f"over budget: {r.infeasible}" if r.infeasible else "")
+            or (
+                f"same architecture as trial {r.duplicate_of}"
+                if r.duplicate_of is not None
+                else ""
+            )
+        )
+        params = ", ".join(f"{k}={v}" for k, v in sorted(r.params.items()))
+        out.append(
+            [
+                num(r.number, "d"),
+                text(r.state),
+                text(r.fusion),
+                text(params),
+                num(r.val_accuracy, ".4f"),
+                num(r.test_accuracy, ".4f"),
+                num(r.macs and r.macs / 1e6, ".3f"),
+                num(r.flops and r.flops / 1e6, ".3f"),
+                num(r.n_params, ","),
+                text("✓" if r.pareto else ""),
+                num(r.seconds, ".1f"),
+                text(note),
+            ]
+        )
+    return table(head, out, text_columns=0)
+
+
+def _code(value: str) -> str:
+    return f"<td class='t'><code>{escape(value)}</code></td>"
+
+
+def safe_name(name: str) -> str:
+    """A study name as a file name that cannot leave its folder."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "study"
