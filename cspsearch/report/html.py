@@ -137,8 +137,8 @@ def _factor_section(datasets: Sequence[ReportData]) -> str:
         "<p class='meta'>Reference: the plain network (fusion=none) for fusion and "
         "split_ratio, as in the paper; the lowest level for other factors. MACs change in "
         "percent, accuracy change in percentage points; intervals are 95% Student-t "
-        "intervals of the mean over trials, which also differ in the other factors — the "
-        "paired comparisons below hold those equal.</p>"
+        "intervals of the mean (clipped to 0–100%) over trials, which also differ in the other "
+        "factors — the paired comparisons below hold those equal.</p>"
     ]
     for factor in sorted({f for t in per_study for f in t}):
         out.append(f"<h3>{escape(factor)}</h3>")
