@@ -68,6 +68,9 @@ def run(
     sampler: Sampler | None = typer.Option(None, help="Default: the space's study.sampler."),
     epochs: int | None = typer.Option(None, min=1, help="Override train.epochs."),
     seed: int | None = typer.Option(None, min=0, help="Override train.seed and seed the sampler."),
+    seeds: int | None = typer.Option(
+        None, min=1, help="Train each architecture K times (seeds seed…seed+K−1); score = mean."
+    ),
     device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda, cuda:K."),
 ) -> None:
     """Search a space: build, count MACs, briefly train and record each trial."""
@@ -86,7 +89,8 @@ def run(
         from cspsearch.study import run_study
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own line per trial instead
-        overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
+        given = (("epochs", epochs), ("seed", seed), ("seeds", seeds))
+        overrides = {k: v for k, v in given if v is not None}
         chosen = override_train(load_space(space), **overrides)
         name = study_name or default_study_name(chosen.name, overrides)
         sampler_obj = make_sampler(sampler.value if sampler else chosen.sampler, seed, chosen)

@@ -99,6 +99,7 @@ class TrainConfig:
     # validation accuracy after 1 epoch was 0.10 without and 0.77 with it.
     precise_bn: int = 256
     seed: int = 0  # model initialisation and batch order
+    seeds: int = 1  # train each architecture this many times (seed, seed+1, …); score = mean
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "warmup_fraction": _float(0.0, 1.0, low_open=False, high_open=True),
         "precise_bn": _int(0, 1 << 20),
         "seed": _int(0, 2**31 - 1),
+        "seeds": _int(1, 100),
     },
     "data": {
         "dataset": _one_of(DATASETS),

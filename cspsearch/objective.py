@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -19,6 +20,8 @@ import optuna
 import torch
 
 from cspsearch.configs import ModelConfig
+from cspsearch.configs import TrainConfig
+from cspsearch.data import Dataset
 from cspsearch.data import load_dataset
 from cspsearch.errors import CspSearchError
 from cspsearch.macs import MacReport
@@ -31,6 +34,8 @@ from cspsearch.train import train_briefly
 
 # Attributes copied from an identical earlier trial instead of training again.
 RESULT_KEYS = (
+    "val_accuracy_std",
+    "seed_results",
     "trained",
     "val_accuracy",
     "val_accuracy_curve",
@@ -127,24 +132,55 @@ class Objective:
         elif over:
             attrs.update(trained=False, infeasible=over)
         else:
-            result = train_briefly(
-                model.to(self.device),
-                data,
-                train_cfg,
-                self._epoch_callback(trial.number, train_cfg.epochs),
-            )
-            attrs.update(
-                trained=True,
-                val_accuracy=result.val_accuracy[-1],
-                val_accuracy_curve=result.val_accuracy,
-                train_loss_curve=result.train_loss,
-                test_accuracy=result.test_accuracy,
-                train_time_s=result.train_time_s,
-            )
+            attrs.update(self._train(trial.number, model, model_cfg, train_cfg, data))
         attrs["trial_time_s"] = time.perf_counter() - start
         for name, value in attrs.items():
             trial.set_user_attr(name, value)
         return tuple(self._value(name, attrs) for name in self.space.objectives)
+
+    def _train(
+        self,
+        number: int,
+        model: torch.nn.Module,
+        model_cfg: ModelConfig,
+        train_cfg: TrainConfig,
+        data: Dataset,
+    ) -> dict[str, Any]:
+        """Train ``train_cfg.seeds`` times (seeds seed, seed+1, …); the scores are the means."""
+        runs = []
+        for k in range(train_cfg.seeds):
+            cfg = replace(train_cfg, seed=train_cfg.seed + k)
+            if k:  # a fresh initialisation for every further seed
+                torch.manual_seed(cfg.seed)
+                model = build_model(model_cfg)
+            result = train_briefly(
+                model.to(self.device), data, cfg, self._epoch_callback(number, k, cfg)
+            )
+            runs.append(
+                {
+                    "seed": cfg.seed,
+                    "val_accuracy": result.val_accuracy[-1],
+                    "test_accuracy": result.test_accuracy,
+                    "val_accuracy_curve": result.val_accuracy,
+                    "train_loss_curve": result.train_loss,
+                    "train_time_s": result.train_time_s,
+                }
+            )
+        finals = [r["val_accuracy"] for r in runs]
+        return {
+            "trained": True,
+            "val_accuracy": statistics.fmean(finals),
+            "val_accuracy_std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
+            "test_accuracy": statistics.fmean(r["test_accuracy"] for r in runs),
+            "val_accuracy_curve": [
+                statistics.fmean(v) for v in zip(*(r["val_accuracy_curve"] for r in runs))
+            ],
+            "train_loss_curve": [
+                statistics.fmean(v) for v in zip(*(r["train_loss_curve"] for r in runs))
+            ],
+            "train_time_s": sum(r["train_time_s"] for r in runs),
+            "seed_results": runs,
+        }
 
     def _set_constraints(self, trial: optuna.Trial, report: MacReport) -> str:
         """Record every budget as a constraint (≤ 0 feasible); describe the ones exceeded."""
@@ -156,11 +192,12 @@ class Objective:
                 over.append(f"{name} {used:,} > budget {limit:,.0f}")
         return "; ".join(over)
 
-    def _epoch_callback(self, number: int, epochs: int) -> EpochCallback | None:
+    def _epoch_callback(self, number: int, k: int, cfg: TrainConfig) -> EpochCallback | None:
         if self.on_epoch is None:
             return None
-        on_epoch = self.on_epoch
-        return lambda epoch, acc: on_epoch(number, epoch, epochs, acc)
+        on_epoch, epochs = self.on_epoch, cfg.epochs
+        # Progress counts the epochs of every seed of the trial.
+        return lambda epoch, acc: on_epoch(number, k * epochs + epoch, cfg.seeds * epochs, acc)
 
     @staticmethod
     def _value(name: str, attrs: dict[str, Any]) -> float:

@@ -125,3 +125,22 @@ def test_every_sampler_runs_the_conditional_space(
     # split_ratio is only a parameter of trials with a split.
     for t in study.trials:
         assert ("split_ratio" in t.params) == (t.params["fusion"] != "none")
+
+
+def test_repeated_seeds_store_each_and_score_the_mean(
+    tiny_space_file: Path, storage_url: str
+) -> None:
+    space = load_space(tiny_space_file)
+    space = dataclasses.replace(space, train={**space.train, "seeds": 2, "seed": 5})
+    study = open_study(space, open_storage(storage_url), "seeds", make_sampler("random", 0, space))
+    study.enqueue_trial({"depth": 2, "fusion": "last", "split_ratio": 0.5})
+    run_study(study, Objective(space, "cpu"), 1, timeout=None)
+    a = study.trials[0].user_attrs
+    runs = a["seed_results"]
+    assert [r["seed"] for r in runs] == [5, 6]
+    # Two initialisations and batch orders: two different results, and their mean is the score.
+    assert runs[0]["val_accuracy_curve"] != runs[1]["val_accuracy_curve"]
+    assert a["val_accuracy"] == pytest.approx(
+        (runs[0]["val_accuracy"] + runs[1]["val_accuracy"]) / 2
+    )
+    assert study.trials[0].values[0] == a["val_accuracy"] and a["val_accuracy_std"] > 0
