@@ -112,30 +112,76 @@ def run(
 
 @app.command()
 def report(
-    study: str = typer.Argument(..., help="Study name."),
-    storage: str | None = typer.Option(None, help="Where the study is (default as for run)."),
-    out: Path | None = typer.Option(None, help="HTML file (default reports/STUDY.html)."),
+    studies: list[str] = typer.Argument(..., help="Study name; two or more are overlaid."),
+    storage: str | None = typer.Option(None, help="Where the studies are (default as for run)."),
+    out: Path | None = typer.Option(None, help="HTML file (default reports/STUDY[-vs-…].html)."),
 ) -> None:
-    """Write one self-contained HTML report of a study."""
+    """Write one self-contained HTML ablation report of a study (or several, side by side)."""
     with user_errors():
-        import optuna
-
-        from cspsearch.errors import StudyError
         from cspsearch.report import collect
         from cspsearch.report import report_path
         from cspsearch.report import write_report
-        from cspsearch.study import DEFAULT_STORAGE
-        from cspsearch.study import list_studies
-        from cspsearch.study import open_storage
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        opened = open_storage(storage, must_exist=True)
-        if study not in list_studies(opened):
+        opened = _existing_studies(storage, studies)
+        data = [collect(opened, name) for name in studies]
+        typer.echo(str(write_report(data, out or report_path("-vs-".join(studies)))))
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+    json = "json"
+
+
+@app.command()
+def export(
+    study: str = typer.Argument(..., help="Study name."),
+    storage: str | None = typer.Option(None, help="Where the study is (default as for run)."),
+    format: ExportFormat = typer.Option(ExportFormat.csv, help="Table format."),
+    out: Path | None = typer.Option(None, help="Table file (default reports/STUDY.FORMAT)."),
+    best: int | None = typer.Option(
+        None, min=1, help="Instead of a table: the K best architectures as space files."
+    ),
+    out_dir: Path = typer.Option(Path("reports/best"), help="Folder of the --best files."),
+) -> None:
+    """Export a study: one row per trial, or its best architectures as ready-to-run spaces."""
+    with user_errors():
+        import optuna
+
+        from cspsearch.export import write_best
+        from cspsearch.export import write_table
+        from cspsearch.report import collect
+        from cspsearch.report.tables import safe_name
+
+        opened = _existing_studies(storage, [study])
+        loaded = optuna.load_study(study_name=study, storage=opened)
+        if best:
+            for path in write_best(loaded, collect(opened, study), best, out_dir):
+                typer.echo(str(path))
+            return
+        target = out or Path("reports") / f"{safe_name(study)}.{format.value}"
+        typer.echo(str(write_table(loaded, format.value, target)))
+
+
+def _existing_studies(storage: str | None, names: list[str]):  # noqa: ANN202 (lazy optuna type)
+    """Open ``storage`` for reading; StudyError unless every study in ``names`` is there."""
+    import optuna
+
+    from cspsearch.errors import StudyError
+    from cspsearch.study import DEFAULT_STORAGE
+    from cspsearch.study import list_studies
+    from cspsearch.study import open_storage
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    opened = open_storage(storage, must_exist=True)
+    found = list_studies(opened)
+    for name in names:
+        if name not in found:
             raise StudyError(
-                f"no study {study!r} in {storage or DEFAULT_STORAGE} (studies: "
-                f"{', '.join(list_studies(opened)) or 'none'})"
+                f"no study {name!r} in {storage or DEFAULT_STORAGE} "
+                f"(studies: {', '.join(found) or 'none'})"
             )
-        typer.echo(str(write_report(collect(opened, study), out or report_path(study))))
+    return opened
 
 
 @spaces_app.callback(invoke_without_command=True)

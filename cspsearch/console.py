@@ -24,7 +24,7 @@ console = Console(stderr=True, soft_wrap=True)
 def trial_line(trial: optuna.trial.FrozenTrial, pareto_size: int) -> str:
     """One finished trial in a line: its parameters, outcome and the Pareto set size."""
     a = trial.user_attrs
-    params = " ".join(f"{k}={v}" for k, v in trial.params.items())
+    params = " ".join(f"{k}={v}" for k, v in trial.params.items()) or "(fixed architecture)"
     if trial.state.name == "FAIL":
         outcome = f"[red]failed[/red]: {escape(a.get('fail_reason', 'unknown reason'))}"
     elif a.get("infeasible"):
