@@ -31,6 +31,7 @@ app = typer.Typer(
 spaces_app = typer.Typer(help="List the bundled search spaces, or show one.")
 app.add_typer(spaces_app, name="spaces")
 _state = {"debug": False}
+ARTIFACTS = Path("reports/artifacts")  # kept equal to cspsearch.dashboard.DEFAULT_ARTIFACTS
 
 
 @app.callback()
@@ -72,12 +73,15 @@ def run(
         None, min=1, help="Train each architecture K times (seeds seed…seed+K−1); score = mean."
     ),
     device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda, cuda:K."),
+    artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the per-trial artifacts."),
 ) -> None:
     """Search a space: build, count MACs, briefly train and record each trial."""
     with user_errors():
         import optuna
 
         from cspsearch import console as out
+        from cspsearch.dashboard import artifact_store
+        from cspsearch.dashboard import publish_figures
         from cspsearch.objective import Objective
         from cspsearch.space_file import load_space
         from cspsearch.space_file import override_train
@@ -94,7 +98,8 @@ def run(
         chosen = override_train(load_space(space), **overrides)
         name = study_name or default_study_name(chosen.name, overrides)
         sampler_obj = make_sampler(sampler.value if sampler else chosen.sampler, seed, chosen)
-        study = open_study(chosen, open_storage(storage), name, sampler_obj)
+        opened = open_storage(storage)
+        study = open_study(chosen, opened, name, sampler_obj)
         total = n_trials or chosen.n_trials
         todo = max(0, total - finished_trials(study))
         out.console.print(
@@ -103,8 +108,10 @@ def run(
             highlight=False,
         )
         with out.RunProgress(todo) as progress:
-            objective = Objective(chosen, device, on_epoch=progress.on_epoch)
+            store = artifact_store(artifacts)
+            objective = Objective(chosen, device, on_epoch=progress.on_epoch, artifacts=store)
             run_study(study, objective, total, timeout or chosen.timeout, [progress.on_trial])
+        publish_figures(study, opened)  # shown by optuna-dashboard
         out.console.print(out.summary(study), highlight=False)
         storage_arg = f" --storage {storage}" if storage else ""
         out.console.print(f"report: cspsearch report {name}{storage_arg}", highlight=False)
@@ -125,6 +132,23 @@ def report(
         opened = _existing_studies(storage, studies)
         data = [collect(opened, name) for name in studies]
         typer.echo(str(write_report(data, out or report_path("-vs-".join(studies)))))
+
+
+@app.command()
+def dashboard(
+    storage: str | None = typer.Option(None, help="Study storage (default as for run)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (local only by default)."),
+    port: int = typer.Option(8080, min=1, max=65535),
+    artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the per-trial artifacts."),
+) -> None:
+    """Serve the studies with optuna-dashboard (trials, plots, artifacts) until Ctrl-C."""
+    with user_errors():
+        from cspsearch.dashboard import serve
+        from cspsearch.study import open_storage
+
+        opened = open_storage(storage, must_exist=True)
+        typer.echo(f"optuna-dashboard on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+        serve(opened, host, port, artifacts)
 
 
 class ExportFormat(StrEnum):

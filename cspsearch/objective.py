@@ -21,6 +21,7 @@ import torch
 
 from cspsearch.configs import ModelConfig
 from cspsearch.configs import TrainConfig
+from cspsearch.dashboard import upload_trial_artifacts
 from cspsearch.data import Dataset
 from cspsearch.data import load_dataset
 from cspsearch.errors import CspSearchError
@@ -79,8 +80,10 @@ class Objective:
         space: SearchSpace,
         device: str = "auto",
         on_epoch: Callable[[int, int, int, float], None] | None = None,
+        artifacts: Any | None = None,
     ) -> None:
         self.space = space
+        self.artifacts = artifacts  # an Optuna artifact store, or None for no uploads
         self.device = pick_device(device)
         self.on_epoch = on_epoch  # (trial number, epoch, epochs, val accuracy), for progress
         self._macs: dict[ModelConfig, MacReport] = {}  # counted once per architecture
@@ -136,6 +139,8 @@ class Objective:
         attrs["trial_time_s"] = time.perf_counter() - start
         for name, value in attrs.items():
             trial.set_user_attr(name, value)
+        if self.artifacts is not None and attrs.get("trained") and "duplicate_of" not in attrs:
+            upload_trial_artifacts(trial, attrs, self.artifacts)
         return tuple(self._value(name, attrs) for name in self.space.objectives)
 
     def _train(

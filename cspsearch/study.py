@@ -41,10 +41,22 @@ def open_storage(storage: str | None, must_exist: bool = False) -> optuna.storag
             from optuna.storages.journal import JournalFileBackend
 
             return optuna.storages.JournalStorage(JournalFileBackend(url))
+        if url.startswith("sqlite"):
+            return _sqlite(url)
         return optuna.storages.RDBStorage(url)
     except Exception as exc:  # sqlalchemy, driver and file errors all mean "cannot open"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StudyError(f"cannot open storage {url!r}: {reason}") from None
+
+
+def _sqlite(url: str) -> optuna.storages.RDBStorage:
+    """SQLite with a busy timeout and WAL journaling, so a reader (optuna-dashboard, a report)
+    and the writing study wait for each other instead of failing with "database is locked"
+    (optuna-dashboard issue #545: a dashboard on a live SQLite file crashed the study)."""
+    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    with storage.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # kept in the file from now on
+    return storage
 
 
 def _file_of(url: str) -> Path | None:

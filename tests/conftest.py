@@ -35,6 +35,12 @@ def write_space(folder: Path, text: str, name: str = "tiny") -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CLI writes reports/ (storage, artifacts, HTML) under the working folder by default.
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def tiny_space_file(tmp_path: Path) -> Path:
     return write_space(tmp_path, TINY_SPACE)

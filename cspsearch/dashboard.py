@@ -1,0 +1,93 @@
+"""optuna-dashboard for cspsearch studies: per-trial artifacts, study figures, and the server.
+
+Each trained trial uploads three artifacts (its config, its MACs per stage and operator, its
+learning curve); each run saves the annotated Pareto front and the hypervolume history to the
+study, where the dashboard shows them beside its own plots. Artifacts live in a folder
+(default ``reports/artifacts``) that ``cspsearch dashboard`` serves with the study.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+DEFAULT_ARTIFACTS = Path("reports/artifacts")
+
+
+def artifact_store(folder: str | Path | None = None) -> Any:
+    from optuna.artifacts import FileSystemArtifactStore
+
+    path = Path(folder or DEFAULT_ARTIFACTS)
+    path.mkdir(parents=True, exist_ok=True)
+    return FileSystemArtifactStore(str(path))
+
+
+def upload_trial_artifacts(trial: optuna.Trial, attrs: dict[str, Any], store: Any) -> None:
+    """Upload config.json, macs.json and learning_curve.csv of one trial."""
+    from optuna.artifacts import upload_artifact
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {
+            "config.json": json.dumps(attrs["config"], indent=1),
+            "macs.json": json.dumps(
+                {
+                    k: attrs[k]
+                    for k in (
+                        "macs",
+                        "flops",
+                        "params",
+                        "input_size",
+                        "macs_by_stage",
+                        "macs_by_operator",
+                        "unsupported_ops",
+                    )
+                },
+                indent=1,
+            ),
+            "learning_curve.csv": _curve_csv(attrs),
+        }
+        for name, text in files.items():
+            path = Path(tmp) / f"trial{trial.number}_{name}"
+            path.write_text(text, encoding="utf-8")
+            upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=trial)
+
+
+def _curve_csv(attrs: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["seed", "epoch", "val_accuracy", "train_loss"])
+    for run in attrs.get("seed_results", []):
+        curves = zip(run["val_accuracy_curve"], run["train_loss_curve"])
+        for epoch, (acc, loss) in enumerate(curves, start=1):
+            writer.writerow([run["seed"], epoch, acc, loss])
+    return out.getvalue()
+
+
+def publish_figures(study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
+    """Save the annotated Pareto front and the hypervolume history to the study."""
+    from optuna_dashboard import save_plotly_graph_object
+
+    from cspsearch.report import collect
+    from cspsearch.report.figures import hypervolume_figure
+    from cspsearch.report.figures import pareto_figure
+
+    data = collect(storage, study.study_name)
+    if not any(r.evaluated for r in data.rows):
+        return
+    save_plotly_graph_object(study, pareto_figure([data], "macs"), graph_object_id="pareto")
+    save_plotly_graph_object(study, hypervolume_figure([data]), graph_object_id="hypervolume")
+
+
+def serve(
+    storage: optuna.storages.BaseStorage, host: str, port: int, artifacts: str | Path | None = None
+) -> None:
+    """Run optuna-dashboard on ``storage`` until interrupted."""
+    from optuna_dashboard import run_server
+
+    run_server(storage, host=host, port=port, artifact_store=artifact_store(artifacts))

@@ -1,0 +1,139 @@
+"""`cspsearch dashboard`: a real optuna-dashboard server on a free loopback port, read through its
+API and in headless Chromium, while a study keeps writing to the same SQLite file."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cspsearch.cli import app
+from tests.report.test_browser import browse
+from tests.report.test_browser import console_lines
+
+runner = CliRunner()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+def run(space: Path, storage: str, artifacts: Path, n_trials: int) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--space",
+            str(space),
+            "--storage",
+            storage,
+            "--n-trials",
+            str(n_trials),
+            "--artifacts",
+            str(artifacts),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.slow
+def test_dashboard_serves_a_live_study(
+    tiny_space_file: Path, storage_url: str, tmp_path: Path
+) -> None:
+    artifacts = tmp_path / "artifacts"
+    run(tiny_space_file, storage_url, artifacts, 2)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cspsearch",
+            "dashboard",
+            "--storage",
+            storage_url,
+            "--port",
+            str(port),
+            "--artifacts",
+            str(artifacts),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):  # up to 20 s for the server to start
+            try:
+                study_id = get(f"{base}/api/studies")["study_summaries"][0]["study_id"]
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the dashboard did not start")
+        # Read the study through the dashboard while the same study adds 3 trials to the file.
+        errors: list[Exception] = []
+        reads, stop = [0], threading.Event()
+
+        def poll() -> None:
+            while not stop.is_set():
+                try:
+                    get(f"{base}/api/studies/{study_id}")
+                    reads[0] += 1
+                except Exception as exc:  # noqa: BLE001 (any failure is the finding)
+                    errors.append(exc)
+
+        reader = threading.Thread(target=poll)
+        reader.start()
+        run(tiny_space_file, storage_url, artifacts, 5)
+        stop.set()
+        reader.join()
+        assert errors == [] and reads[0] > 3
+        for _ in range(60):  # the dashboard caches trials for up to 10 s
+            study = get(f"{base}/api/studies/{study_id}")
+            if len(study["trials"]) == 5:
+                break
+            time.sleep(0.5)
+        assert [t["state"] for t in study["trials"]] == ["Complete"] * 5
+        assert study["objective_names"] == ["val_accuracy", "macs"]
+        trained = [
+            t
+            for t in study["trials"]
+            if not any(a["key"] == "duplicate_of" for a in t["user_attrs"])
+        ]
+        for trial in trained:
+            names = sorted(a["filename"].split("_", 1)[1] for a in trial["artifacts"])
+            assert names == ["config.json", "learning_curve.csv", "macs.json"]
+        assert {g["id"] for g in study["plotly_graph_objects"]} == {"pareto", "hypervolume"}
+        # A person's view: the page renders its plots with a clean console.
+        page = browse_url(f"{base}/dashboard/studies/{study_id}", tmp_path)
+        assert "main-svg" in page.stdout and console_lines(page.stderr) == []
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=10)[0]
+    # Local only unless asked otherwise.
+    assert f"Listening on http://127.0.0.1:{port}/" in log
+
+
+def browse_url(url: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    class Url:  # browse() opens page.as_uri()
+        def as_uri(self) -> str:
+            return url
+
+    return browse(Url(), tmp_path, "--virtual-time-budget=8000", "--dump-dom")  # type: ignore[arg-type]
