@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import optuna
+import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 from optuna.trial import create_trial
@@ -65,3 +66,20 @@ def test_hypervolume_2d_by_hand() -> None:
     # and one outside the reference add nothing.
     assert hypervolume_2d([[1, 3], [2, 1], [3, 3], [5, 0]], [4, 4]) == 7.0
     assert hypervolume_2d([], [4, 4]) == 0.0
+
+
+def test_hypervolume_agrees_with_optuna() -> None:
+    import random
+
+    import numpy as np
+    from optuna._hypervolume import compute_hypervolume
+
+    from cspsearch.report.pareto import hypervolume_2d
+
+    rng = random.Random(0)
+    for _ in range(20):
+        points = [[rng.random(), rng.random() * 1e7] for _ in range(rng.randint(1, 30))]
+        ref = [1.0, 1.2e7]
+        assert hypervolume_2d(points, ref) == pytest.approx(
+            compute_hypervolume(np.array(points), np.array(ref)), rel=1e-9
+        )
