@@ -45,7 +45,8 @@ def test_split_respects_divisor() -> None:
 
 
 @pytest.mark.parametrize(
-    ("fusion", "ratio", "in_chs"), itertools.product(FUSIONS, (0.1, 0.25, 0.5, 0.75), (8, 13, 32))
+    ("fusion", "ratio", "in_chs"),
+    list(itertools.product(FUSIONS, (0.1, 0.25, 0.5, 0.75), (8, 13, 32))),
 )
 def test_stage_channel_bookkeeping(fusion: str, ratio: float, in_chs: int) -> None:
     depth, growth, out_chs = 2, 4, in_chs  # output as wide as the input
