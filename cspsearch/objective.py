@@ -33,8 +33,16 @@ from cspsearch.space import SearchSpace
 from cspsearch.train import EpochCallback
 from cspsearch.train import train_briefly
 
-# Attributes copied from an identical earlier trial instead of training again.
-RESULT_KEYS = (
+# Attributes copied from an identical earlier trial instead of counting and training again.
+COPIED = (
+    "macs",
+    "flops",
+    "params",
+    "params_no_bn",
+    "input_size",
+    "macs_by_stage",
+    "macs_by_operator",
+    "unsupported_ops",
     "val_accuracy_std",
     "seed_results",
     "trained",
@@ -110,32 +118,36 @@ class Objective:
             "device": self.device,
             "versions": self._versions,
         }
-        torch.manual_seed(train_cfg.seed)  # model initialisation
-        model = build_model(model_cfg)
-        if model_cfg not in self._macs:
-            self._macs[model_cfg] = count_macs(model, self.space.data.input_size, data.in_chans)
-        report = self._macs[model_cfg]
-        attrs.update(
-            macs=report.macs,
-            flops=report.flops,
-            params=report.params,
-            params_no_bn=report.params_no_bn,
-            input_size=report.input_size,
-            macs_by_stage=report.by_stage,
-            macs_by_operator=report.by_operator,
-            unsupported_ops=report.unsupported_ops,
-        )
-        over = self._set_constraints(trial, report)
         earlier = _find_duplicate(trial, key)
-        if earlier is not None:
+        if earlier is not None:  # neither trained nor counted again
             attrs.update(
-                {k: earlier.user_attrs[k] for k in RESULT_KEYS if k in earlier.user_attrs},
+                {k: earlier.user_attrs[k] for k in COPIED if k in earlier.user_attrs},
                 duplicate_of=earlier.number,
             )
-        elif over:
-            attrs.update(trained=False, infeasible=over)
+            self._set_constraints(trial, attrs)
         else:
-            attrs.update(self._train(trial.number, model, model_cfg, train_cfg, data))
+            torch.manual_seed(train_cfg.seed)  # model initialisation
+            model = build_model(model_cfg)
+            if model_cfg not in self._macs:
+                self._macs[model_cfg] = count_macs(
+                    model, self.space.data.input_size, data.in_chans
+                )
+            report = self._macs[model_cfg]
+            attrs.update(
+                macs=report.macs,
+                flops=report.flops,
+                params=report.params,
+                params_no_bn=report.params_no_bn,
+                input_size=report.input_size,
+                macs_by_stage=report.by_stage,
+                macs_by_operator=report.by_operator,
+                unsupported_ops=report.unsupported_ops,
+            )
+            over = self._set_constraints(trial, attrs)
+            if over:
+                attrs.update(trained=False, infeasible=over)
+            else:
+                attrs.update(self._train(trial.number, model, model_cfg, train_cfg, data))
         attrs["trial_time_s"] = time.perf_counter() - start
         for name, value in attrs.items():
             trial.set_user_attr(name, value)
@@ -187,11 +199,11 @@ class Objective:
             "seed_results": runs,
         }
 
-    def _set_constraints(self, trial: optuna.Trial, report: MacReport) -> str:
+    def _set_constraints(self, trial: optuna.Trial, counts: dict[str, Any]) -> str:
         """Record every budget as a constraint (≤ 0 feasible); describe the ones exceeded."""
         over = []
         for name, limit in self.space.budget.items():
-            used = getattr(report, name)
+            used = counts[name]
             trial.set_constraint(name, used - limit)
             if used > limit:
                 over.append(f"{name} {used:,} > budget {limit:,.0f}")

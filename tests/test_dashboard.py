@@ -124,6 +124,14 @@ def test_dashboard_serves_a_live_study(
         # A person's view: the page renders its plots with a clean console.
         page = browse_url(f"{base}/dashboard/studies/{study_id}", tmp_path)
         assert "main-svg" in page.stdout and console_lines(page.stderr) == []
+        shot = tmp_path / "dashboard.png"  # kept with the test's temporary files
+        browse_url(
+            f"{base}/dashboard/studies/{study_id}",
+            tmp_path,
+            f"--screenshot={shot}",
+            "--window-size=1200,900",
+        )
+        assert shot.stat().st_size > 20_000
     finally:
         server.terminate()
         log = server.communicate(timeout=10)[0]
@@ -131,9 +139,6 @@ def test_dashboard_serves_a_live_study(
     assert f"Listening on http://127.0.0.1:{port}/" in log
 
 
-def browse_url(url: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    class Url:  # browse() opens page.as_uri()
-        def as_uri(self) -> str:
-            return url
-
-    return browse(Url(), tmp_path, "--virtual-time-budget=8000", "--dump-dom")  # type: ignore[arg-type]
+def browse_url(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    # The page is a single-page app: give its scripts time to fetch and draw.
+    return browse(url, tmp_path, "--virtual-time-budget=8000", *(args or ("--dump-dom",)))

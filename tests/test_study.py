@@ -61,18 +61,28 @@ def test_over_budget_is_infeasible_and_not_trained(tiny_space_file: Path, tmp_pa
     assert study.best_trials == []  # no feasible trial, so no Pareto set
 
 
-def test_duplicate_architecture_is_not_trained_twice(
-    tiny_space_file: Path, storage_url: str
+def test_duplicate_architecture_is_neither_trained_nor_counted_twice(
+    tiny_space_file: Path, storage_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from cspsearch import objective
+
+    counted, trained = [], []
+    count, train = objective.count_macs, objective.train_briefly
+    monkeypatch.setattr(objective, "count_macs", lambda *a: counted.append(1) or count(*a))
+    monkeypatch.setattr(objective, "train_briefly", lambda *a: trained.append(1) or train(*a))
     space = load_space(tiny_space_file)
     study = open_study(space, open_storage(storage_url), "dup", make_sampler("random", 0, space))
     params = {"depth": 1, "fusion": "last", "split_ratio": 0.5}
     study.enqueue_trial(params)
+    run_study(study, Objective(space, "cpu"), 1, timeout=None)
+    # A new Objective has an empty MAC cache, as a resumed process would.
     study.enqueue_trial(params)
     run_study(study, Objective(space, "cpu"), 2, timeout=None)
     first, second = study.trials
+    assert counted == [1] and trained == [1]
     assert second.user_attrs["duplicate_of"] == 0 and second.values == first.values
     assert second.user_attrs["val_accuracy_curve"] == first.user_attrs["val_accuracy_curve"]
+    assert second.user_attrs["macs_by_stage"] == first.user_attrs["macs_by_stage"]
 
 
 def test_impossible_architecture_fails_with_reason(

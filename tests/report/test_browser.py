@@ -44,10 +44,10 @@ def chromium() -> str:
     return path
 
 
-def browse(page: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def browse(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     profile = tmp_path / "profile"  # a fresh profile each time
     return subprocess.run(
-        [chromium(), *FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
+        [chromium(), *FLAGS, f"--user-data-dir={profile}", *args, url],
         capture_output=True,
         text=True,
         timeout=120,
@@ -66,10 +66,10 @@ def test_report_renders_offline_without_console_errors(tmp_path: Path) -> None:
             _trial(fusion, 0.8 + 0.03 * i, 100 - 10 * i, test_accuracy=0.8, params=1000)
         )
     page = write_report(collect(storage, "b"), tmp_path / "report.html")
-    dom = browse(page, tmp_path, "--dump-dom")
+    dom = browse(page.as_uri(), tmp_path, "--dump-dom")
     # Plotly drew the figure (its SVG is in the DOM) and the page logged nothing.
     assert dom.returncode == 0 and "main-svg" in dom.stdout and "scatterlayer" in dom.stdout
     assert console_lines(dom.stderr) == []
     shot = tmp_path / "report.png"
-    browse(page, tmp_path, f"--screenshot={shot}", "--window-size=1200,900")
+    browse(page.as_uri(), tmp_path, f"--screenshot={shot}", "--window-size=1200,900")
     assert shot.stat().st_size > 20_000  # a real picture, kept with the test's tmp files
