@@ -125,3 +125,30 @@ def test_help_is_quick_and_does_not_import_torch() -> None:
     )
     assert done.returncode == 0 and "run" in done.stdout and "report" in done.stdout
     assert time.perf_counter() - start < 5  # generous: the promise is < 1 s, CI machines vary
+
+
+def test_report_overlays_two_studies(tiny_space_file: Path, storage_url: str) -> None:
+    for name in ("a", "b"):
+        code, _, err = invoke(
+            "run",
+            "--space",
+            str(tiny_space_file),
+            "--storage",
+            storage_url,
+            "--n-trials",
+            "2",
+            "--study-name",
+            name,
+            "--seed",
+            "1",
+        )
+        assert code == 0, err
+    code, stdout, err = invoke("report", "a", "b", "--storage", storage_url)
+    assert code == 0, err
+    page = Path(stdout.strip()).read_text(encoding="utf-8")
+    assert stdout.strip() == "reports/a-vs-b.html"
+    assert (
+        "cspsearch report: a vs b" in page
+        and "a: Pareto front" in page
+        and "b: Pareto front" in page
+    )

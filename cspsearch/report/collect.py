@@ -28,6 +28,7 @@ class TrialRow(NamedTuple):
     macs: int | None
     flops: int | None
     n_params: int | None
+    latency_ms: float | None  # median batch-1 inference latency, when the trial measured it
     fusion: str
     evaluated: bool  # trained (or a copy of a trained duplicate) and feasible
     infeasible: str  # why the budget was exceeded, else ""
@@ -128,6 +129,7 @@ def _row(t: optuna.trial.FrozenTrial, names: list[str]) -> TrialRow:
         macs=a.get("macs"),
         flops=a.get("flops"),
         n_params=a.get("params"),
+        latency_ms=a.get("latency_ms"),
         fusion="none"
         if fusion and all(f == "none" for f in fusion)
         else "/".join(sorted(set(fusion), key=fusion.index))

@@ -20,6 +20,7 @@ STUDY_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b"]
 COMPUTE = {  # x axis → (row field, scale, label)
     "macs": ("macs", 1e-6, "MMACs per image (fvcore: 1 multiply-add = 1 MAC; FLOPs = 2 × MACs)"),
     "params": ("n_params", 1e-3, "parameters, thousands (PyTorch count, BatchNorm included)"),
+    "latency": ("latency_ms", 1.0, "latency, ms per image at batch 1 (median, on the device)"),
 }
 LAYOUT = dict(
     template="plotly_white",

@@ -77,6 +77,7 @@ def render(datasets: Sequence[ReportData]) -> str:
         "<h2>Accuracy vs compute</h2>",
         fig.add(pareto_figure(datasets, "macs")),
         fig.add(pareto_figure(datasets, "params")),
+        *([fig.add(pareto_figure(datasets, "latency"))] if _measured(datasets) else []),
         "<h2>Hypervolume history</h2>",
         fig.add(hypervolume_figure(datasets)),
         "<h2>Per-factor ablation</h2>",
@@ -105,6 +106,10 @@ def render(datasets: Sequence[ReportData]) -> str:
         f"<style>{STYLE}</style></head><body>{''.join(parts)}"
         f"<script>{SORT_JS}</script></body></html>"
     )
+
+
+def _measured(datasets: Sequence[ReportData]) -> bool:
+    return any(r.latency_ms is not None for d in datasets for r in d.rows if r.evaluated)
 
 
 class _Figures:

@@ -26,6 +26,7 @@ def row(number: int, acc: float, macs: int, evaluated: bool = True, **params: An
         macs,
         2 * macs,
         10 * macs,
+        None,
         fusion,
         evaluated,
         "",

@@ -42,3 +42,17 @@ def test_report_code_does_not_import_torch() -> None:
         "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_latency_front_appears_only_when_measured(tmp_path: Path) -> None:
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(
+        storage=storage, study_name="lat", directions=["maximize", "minimize"]
+    )
+    study.set_metric_names(["val_accuracy", "macs"])
+    study.add_trial(_trial("none", 0.9, 100))
+    page = write_report(collect(storage, "lat"), tmp_path / "a.html").read_text(encoding="utf-8")
+    assert "latency, ms per image" not in page
+    study.add_trial(_trial("last", 0.8, 50, latency_ms=1.5))
+    page = write_report(collect(storage, "lat"), tmp_path / "b.html").read_text(encoding="utf-8")
+    assert "latency, ms per image" in page
