@@ -41,7 +41,8 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks of 
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the project's errors into one line on stderr and exit code 2."""
+    """Turn the project's errors into one line on stderr and exit code 2, and Ctrl-C into one
+    line and exit code 130 (the running trial is already marked failed by then)."""
     from cspsearch.errors import CspSearchError
 
     try:
@@ -51,6 +52,14 @@ def user_errors() -> Iterator[None]:
             raise
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.secho(
+            "interrupted: the running trial is marked failed and will not count; "
+            "re-run the same command to resume",
+            fg="yellow",
+            err=True,
+        )
+        raise typer.Exit(130) from None
 
 
 @app.command()
@@ -61,9 +70,7 @@ def run(
         None, help="Optuna URL or Journal file path. Default: sqlite:///reports/cspsearch.db"
     ),
     n_trials: int | None = typer.Option(
-        None,
-        min=1,
-        help="Finished trials the study should hold (default: the space's study.n_trials).",
+        None, min=1, help="Counted trials the study should hold (default: study.n_trials)."
     ),
     timeout: float | None = typer.Option(None, min=0.0, help="Stop starting trials after SEC."),
     sampler: Sampler | None = typer.Option(None, help="Default: the space's study.sampler."),
@@ -74,47 +81,48 @@ def run(
     ),
     device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda, cuda:K."),
     artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the per-trial artifacts."),
+    n_workers: int = typer.Option(1, min=1, help="Worker processes on this machine."),
+    trial_timeout: float | None = typer.Option(
+        None, min=0.0, help="Fail a trial that runs longer than SEC."
+    ),
 ) -> None:
     """Search a space: build, count MACs, briefly train and record each trial."""
     with user_errors():
-        import optuna
+        from cspsearch import runner
 
-        from cspsearch import console as out
-        from cspsearch.dashboard import artifact_store
-        from cspsearch.dashboard import publish_figures
-        from cspsearch.objective import Objective
-        from cspsearch.space_file import load_space
-        from cspsearch.space_file import override_train
-        from cspsearch.study import default_study_name
-        from cspsearch.study import finished_trials
-        from cspsearch.study import make_sampler
-        from cspsearch.study import open_storage
-        from cspsearch.study import open_study
-        from cspsearch.study import run_study
-
-        optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own line per trial instead
         given = (("epochs", epochs), ("seed", seed), ("seeds", seeds))
-        overrides = {k: v for k, v in given if v is not None}
-        chosen = override_train(load_space(space), **overrides)
-        name = study_name or default_study_name(chosen.name, overrides)
-        sampler_obj = make_sampler(sampler.value if sampler else chosen.sampler, seed, chosen)
-        opened = open_storage(storage)
-        study = open_study(chosen, opened, name, sampler_obj)
-        total = n_trials or chosen.n_trials
-        todo = max(0, total - finished_trials(study))
-        out.console.print(
-            f"study {name}: {todo} trial(s) to run ({total} wanted, "
-            f"{total - todo} done) · space {chosen.source}",
-            highlight=False,
+        options = runner.RunOptions(device, artifacts, timeout, trial_timeout)
+        code = runner.run(
+            space,
+            {k: v for k, v in given if v is not None},
+            study_name,
+            storage,
+            n_trials,
+            sampler.value if sampler else None,
+            seed,
+            n_workers,
+            options,
         )
-        with out.RunProgress(todo) as progress:
-            store = artifact_store(artifacts)
-            objective = Objective(chosen, device, on_epoch=progress.on_epoch, artifacts=store)
-            run_study(study, objective, total, timeout or chosen.timeout, [progress.on_trial])
-        publish_figures(study, opened)  # shown by optuna-dashboard
-        out.console.print(out.summary(study), highlight=False)
-        storage_arg = f" --storage {storage}" if storage else ""
-        out.console.print(f"report: cspsearch report {name}{storage_arg}", highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker(
+    study: str = typer.Option(..., "--study", help="Name of the study to join."),
+    storage: str = typer.Option(..., help="The study's storage (Journal file or PostgreSQL)."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:K."),
+    seed: int | None = typer.Option(None, min=0, help="Seed of this worker's sampler."),
+    timeout: float | None = typer.Option(None, min=0.0, help="Stop starting trials after SEC."),
+    trial_timeout: float | None = typer.Option(None, min=0.0, help="Fail trials past SEC."),
+    artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the per-trial artifacts."),
+    quota: int | None = typer.Option(None, min=0, hidden=True),
+) -> None:
+    """Join a study (from any machine) and run trials until it holds its target."""
+    with user_errors():
+        from cspsearch import runner
+
+        options = runner.RunOptions(device, artifacts, timeout, trial_timeout)
+        runner.work(study, storage, quota, seed, options)
 
 
 @app.command()

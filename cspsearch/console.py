@@ -41,14 +41,15 @@ def trial_line(trial: optuna.trial.FrozenTrial, pareto_size: int) -> str:
 class RunProgress:
     """Context manager fed by the objective (epochs) and by a study callback (trials)."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, live: bool = True, prefix: str = "") -> None:
+        self.prefix = prefix  # e.g. "[worker 2] " when several processes share the terminal
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=console,
-            disable=not console.is_terminal,
+            disable=not (live and console.is_terminal),
         )
         self.trials = self.progress.add_task("trials", total=total)
         self.epochs = self.progress.add_task("epoch", total=1, visible=False)
@@ -73,7 +74,7 @@ class RunProgress:
         pareto = len(study.best_trials)
         self.progress.update(self.trials, advance=1, description=f"trials · Pareto set {pareto}")
         self.progress.update(self.epochs, visible=False, completed=0)
-        console.print(trial_line(trial, pareto), highlight=False)
+        console.print(escape(self.prefix) + trial_line(trial, pareto), highlight=False)
 
 
 def summary(study: optuna.Study) -> str:
@@ -82,7 +83,11 @@ def summary(study: optuna.Study) -> str:
     states = Counter(t.state.name.lower() for t in trials)
     over = sum(1 for t in trials if t.user_attrs.get("infeasible"))
     reasons = Counter(
-        t.user_attrs.get("fail_reason", "unknown").split(":")[0]
+        t.user_attrs["fail_reason"].split(":")[0]
+        if "fail_reason" in t.user_attrs
+        else "interrupted"
+        if t.user_attrs.get("interrupted")
+        else "lost with its worker (retried)"
         for t in trials
         if t.state.name == "FAIL"
     )

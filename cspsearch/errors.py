@@ -19,3 +19,7 @@ class BuildError(CspSearchError):
 
 class TrainDiverged(CspSearchError):
     """Training produced a non-finite loss."""
+
+
+class TrialTimeout(CspSearchError):
+    """A trial ran past its time limit (--trial-timeout)."""

@@ -8,7 +8,9 @@ trained again: its results are copied and the trial records ``duplicate_of``.
 from __future__ import annotations
 
 import json
+import os
 import platform
+import socket
 import statistics
 import time
 from collections.abc import Callable
@@ -28,6 +30,8 @@ from cspsearch.errors import CspSearchError
 from cspsearch.macs import MacReport
 from cspsearch.macs import count_macs
 from cspsearch.models import build_model
+from cspsearch.recovery import heartbeat
+from cspsearch.recovery import sweep_stale
 from cspsearch.sampling import sample_config
 from cspsearch.space import SearchSpace
 from cspsearch.train import EpochCallback
@@ -89,8 +93,10 @@ class Objective:
         device: str = "auto",
         on_epoch: Callable[[int, int, int, float], None] | None = None,
         artifacts: Any | None = None,
+        trial_timeout: float | None = None,
     ) -> None:
         self.space = space
+        self.trial_timeout = trial_timeout  # seconds per trial, training included
         self.artifacts = artifacts  # an Optuna artifact store, or None for no uploads
         self.device = pick_device(device)
         self.on_epoch = on_epoch  # (trial number, epoch, epochs, val accuracy), for progress
@@ -99,13 +105,21 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
         start = time.perf_counter()
+        sweep_stale(trial.study)  # retry trials whose worker died (Journal storages)
         try:
-            return self._run(trial, start)
-        except (CspSearchError, RuntimeError) as exc:  # recorded, then the study goes on
-            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")
+            with heartbeat(trial):
+                return self._run(trial, start)
+        except (CspSearchError, RuntimeError, MemoryError) as exc:  # recorded; the study goes on
+            reason = str(exc).splitlines()[0] if str(exc) else "no message"
+            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {reason}")
+            raise
+        except KeyboardInterrupt:  # Optuna marks the trial failed; it does not count
+            trial.set_user_attr("interrupted", True)
             raise
 
     def _run(self, trial: optuna.Trial, start: float) -> tuple[float, ...]:
+        self._started = start
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         data = load_dataset(self.space.data, self.device)
         model_cfg, train_cfg = sample_config(self.space, trial)
         model_cfg = replace(model_cfg, in_chans=data.in_chans, num_classes=data.num_classes)
@@ -165,13 +179,14 @@ class Objective:
     ) -> dict[str, Any]:
         """Train ``train_cfg.seeds`` times (seeds seed, seed+1, …); the scores are the means."""
         runs = []
+        deadline = self._started + self.trial_timeout if self.trial_timeout else None
         for k in range(train_cfg.seeds):
             cfg = replace(train_cfg, seed=train_cfg.seed + k)
             if k:  # a fresh initialisation for every further seed
                 torch.manual_seed(cfg.seed)
                 model = build_model(model_cfg)
             result = train_briefly(
-                model.to(self.device), data, cfg, self._epoch_callback(number, k, cfg)
+                model.to(self.device), data, cfg, self._epoch_callback(number, k, cfg), deadline
             )
             runs.append(
                 {

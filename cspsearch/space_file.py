@@ -77,6 +77,14 @@ def override_train(space: SearchSpace, **values: Any) -> SearchSpace:
     return dataclasses.replace(space, train=train)
 
 
+def space_from_dict(stored: dict[str, Any]) -> SearchSpace:
+    """Rebuild a space from ``SearchSpace.to_dict()`` (stored with each study), validated."""
+    raw = {k: stored[k] for k in ("description", "model", "train", "objectives", "budget")}
+    raw["data"] = stored["data"]
+    raw["study"] = {k: stored[k] for k in STUDY_KEYS if stored.get(k) is not None}
+    return parse_space(raw, source=stored["source"], name=stored["name"])
+
+
 def parse_space(raw: Any, source: str, name: str) -> SearchSpace:
     """Validate a parsed space file; raise SpaceError naming the first bad key."""
     if not isinstance(raw, dict):

@@ -3,12 +3,13 @@
 Storage: an Optuna RDB URL (``sqlite:///…``, ``postgresql://…``) or a plain file path, which
 means an Optuna Journal file; by default ``sqlite:///reports/cspsearch.db`` under the working
 folder, one database holding every study, which optuna-dashboard and the ``optuna`` CLI read.
-``n_trials`` is the number of finished trials the study should hold, so re-running the same
-command resumes an interrupted study instead of starting over.
+``n_trials`` is the number of counted trials the study should hold (recovery.py says which
+count), so re-running the same command resumes an interrupted study instead of starting over.
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -19,10 +20,12 @@ from optuna.trial import TrialState
 
 from cspsearch.errors import CspSearchError
 from cspsearch.errors import StudyError
+from cspsearch.recovery import counted_trials
+from cspsearch.recovery import rdb_heartbeat
 from cspsearch.space import SearchSpace
 
 DEFAULT_STORAGE = "sqlite:///reports/cspsearch.db"
-FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+CATCH = (CspSearchError, RuntimeError, MemoryError)  # trial-level faults: FAIL, study goes on
 
 
 def open_storage(storage: str | None, must_exist: bool = False) -> optuna.storages.BaseStorage:
@@ -43,7 +46,7 @@ def open_storage(storage: str | None, must_exist: bool = False) -> optuna.storag
             return optuna.storages.JournalStorage(JournalFileBackend(url))
         if url.startswith("sqlite"):
             return _sqlite(url)
-        return optuna.storages.RDBStorage(url)
+        return optuna.storages.RDBStorage(url, **rdb_heartbeat())
     except Exception as exc:  # sqlalchemy, driver and file errors all mean "cannot open"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StudyError(f"cannot open storage {url!r}: {reason}") from None
@@ -53,7 +56,9 @@ def _sqlite(url: str) -> optuna.storages.RDBStorage:
     """SQLite with a busy timeout and WAL journaling, so a reader (optuna-dashboard, a report)
     and the writing study wait for each other instead of failing with "database is locked"
     (optuna-dashboard issue #545: a dashboard on a live SQLite file crashed the study)."""
-    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    storage = optuna.storages.RDBStorage(
+        url, engine_kwargs={"connect_args": {"timeout": 60}}, **rdb_heartbeat()
+    )
     with storage.engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # kept in the file from now on
     return storage
@@ -70,11 +75,14 @@ def default_study_name(space_name: str, overrides: dict[str, object]) -> str:
     return space_name + "".join(f"-{k}{v}" for k, v in overrides.items())
 
 
-def make_sampler(name: str, seed: int | None, space: SearchSpace) -> optuna.samplers.BaseSampler:
+def make_sampler(
+    name: str, seed: int | None, space: SearchSpace, parallel: bool = False
+) -> optuna.samplers.BaseSampler:
     """The sampler called ``name``, with Optuna 5.0's changed defaults passed explicitly.
 
     Without ``seed`` the sampler takes the space's fixed training seed, so a study's sequence of
-    architectures is reproducible.
+    architectures is reproducible. ``parallel``: other workers share the study, so TPE treats
+    their running trials as bad results (constant liar) instead of proposing them again.
     """
     if seed is None:
         fixed = space.train.get("seed", 0)
@@ -83,7 +91,7 @@ def make_sampler(name: str, seed: int | None, space: SearchSpace) -> optuna.samp
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     if name == "tpe":
         return optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, group=True, constant_liar=False
+            seed=seed, multivariate=True, group=True, constant_liar=parallel
         )
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(
@@ -140,32 +148,45 @@ def open_study(
     return study
 
 
-def finished_trials(study: optuna.Study) -> int:
-    return len(study.get_trials(deepcopy=False, states=FINISHED))
-
-
 def run_study(
     study: optuna.Study,
     objective: Callable,
     n_trials: int,
     timeout: float | None,
     callbacks: Sequence[Callable] = (),
+    quota: int | None = None,
 ) -> int:
-    """Run trials until the study holds ``n_trials`` finished ones (or ``timeout`` seconds
-    pass); returns how many were run. A trial that raises a cspsearch or runtime error is
-    recorded as failed and the study goes on."""
-    remaining = n_trials - finished_trials(study)
-    if remaining <= 0:
+    """Run trials until the study counts ``n_trials`` (or exactly ``quota`` trials, when a
+    parent process split the work; or until ``timeout`` seconds pass); returns how many ran.
+    A trial that raises a cspsearch, runtime or memory error is recorded as failed and the
+    study goes on."""
+    to_run = quota if quota is not None else n_trials - counted_trials(study)
+    if to_run <= 0:
         return 0
     before = len(study.trials)
+    study.set_user_attr("n_trials", n_trials)  # what joining workers aim for
     study.optimize(
-        objective,
-        n_trials=remaining,
-        timeout=timeout,
-        catch=(CspSearchError, RuntimeError),
-        callbacks=list(callbacks),
+        objective, n_trials=to_run, timeout=timeout, catch=CATCH, callbacks=list(callbacks)
     )
     return len(study.trials) - before
+
+
+def join_study(
+    study: optuna.Study,
+    objective: Callable,
+    timeout: float | None,
+    callbacks: Sequence[Callable] = (),
+) -> int:
+    """Run trials, one at a time, while the study holds fewer than its target (set by
+    ``run_study``) counted or running trials; returns how many ran."""
+    target, start, ran = int(study.user_attrs.get("n_trials", 0)), time.monotonic(), 0
+    while timeout is None or time.monotonic() - start < timeout:
+        running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+        if counted_trials(study) + running >= target:
+            break
+        study.optimize(objective, n_trials=1, catch=CATCH, callbacks=list(callbacks))
+        ran += 1
+    return ran
 
 
 def list_studies(storage: optuna.storages.BaseStorage) -> list[str]:

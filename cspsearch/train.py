@@ -18,6 +18,7 @@ from torch import nn
 from cspsearch.configs import TrainConfig
 from cspsearch.data import Dataset
 from cspsearch.errors import TrainDiverged
+from cspsearch.errors import TrialTimeout
 
 EpochCallback = Callable[[int, float], None]  # (epoch index, validation accuracy)
 
@@ -66,9 +67,16 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
 
 def train_briefly(
-    model: nn.Module, data: Dataset, cfg: TrainConfig, on_epoch: EpochCallback | None = None
+    model: nn.Module,
+    data: Dataset,
+    cfg: TrainConfig,
+    on_epoch: EpochCallback | None = None,
+    deadline: float | None = None,
 ) -> TrainResult:
-    """Train ``model`` (already on the data's device) for ``cfg.epochs`` epochs."""
+    """Train ``model`` (already on the data's device) for ``cfg.epochs`` epochs.
+
+    ``deadline`` is a ``time.perf_counter()`` value; passing it raises TrialTimeout.
+    """
     start = time.perf_counter()
     device = data.train_x.device
     generator = torch.Generator().manual_seed(cfg.seed)  # batch order, on the host
@@ -91,6 +99,8 @@ def train_briefly(
             optimizer.step()
             loss_sum += loss.detach() * len(idx)
             step += 1
+            if deadline is not None and time.perf_counter() > deadline:
+                raise TrialTimeout(f"the trial's time ran out in epoch {epoch + 1}, step {step}")
         train_loss.append(loss_sum.item() / n)
         if not math.isfinite(train_loss[-1]):
             raise TrainDiverged(f"training loss became {train_loss[-1]} in epoch {epoch + 1}")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests import postgres
 
 TINY_SPACE = """
 description: tiny test space
@@ -49,3 +53,17 @@ def tiny_space_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def storage_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'studies.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    yield from postgres.server()
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A fresh, empty database on the shared test server."""
+    return postgres.new_database(postgres_server, f"test{next(_databases)}")

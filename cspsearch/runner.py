@@ -1,0 +1,189 @@
+"""What ``cspsearch run`` and ``cspsearch worker`` do, between the CLI and the study modules:
+open the study, run trials here or in worker processes, print progress and the summary."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from cspsearch import console as out
+from cspsearch.dashboard import artifact_store
+from cspsearch.dashboard import publish_figures
+from cspsearch.errors import StudyError
+from cspsearch.recovery import counted_trials
+from cspsearch.space import SearchSpace
+from cspsearch.space_file import load_space
+from cspsearch.space_file import override_train
+from cspsearch.space_file import space_from_dict
+from cspsearch.study import default_study_name
+from cspsearch.study import join_study
+from cspsearch.study import make_sampler
+from cspsearch.study import open_storage
+from cspsearch.study import open_study
+from cspsearch.study import run_study
+from cspsearch.workers import WORKER_ID
+from cspsearch.workers import check_storage
+from cspsearch.workers import describe_exit
+from cspsearch.workers import spawn
+from cspsearch.workers import split
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How trials run, wherever they run."""
+
+    device: str = "auto"
+    artifacts: Path = Path("reports/artifacts")
+    timeout: float | None = None  # seconds for the whole run
+    trial_timeout: float | None = None  # seconds per trial
+
+
+def run(
+    space_arg: str,
+    overrides: dict[str, Any],
+    study_name: str | None,
+    storage: str | None,
+    n_trials: int | None,
+    sampler: str | None,
+    seed: int | None,
+    n_workers: int,
+    options: RunOptions,
+) -> int:
+    """``cspsearch run``; returns the exit code (1 when a worker did not finish)."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own line per trial instead
+    space = override_train(load_space(space_arg), **overrides)
+    name = study_name or default_study_name(space.name, overrides)
+    if n_workers > 1:
+        check_storage(storage, n_workers)
+    opened = open_storage(storage)
+    study = open_study(
+        space, opened, name, make_sampler(sampler or space.sampler, seed, space, n_workers > 1)
+    )
+    study.set_user_attr("sampler", sampler or space.sampler)
+    total = n_trials or space.n_trials
+    todo = max(0, total - counted_trials(study))
+    out.console.print(
+        f"study {name}: {todo} trial(s) to run ({total} wanted, {total - todo} "
+        f"done) · space {space.source}",
+        highlight=False,
+    )
+    code = 0
+    if n_workers > 1:
+        study.set_user_attr("n_trials", total)
+        args = _worker_args(name, storage or "", seed, options)
+        codes = spawn(args, split(todo, n_workers))
+        for i, c in enumerate(codes):
+            if c:
+                out.console.print(f"[red]{describe_exit(i, c)}[/red]", highlight=False)
+        code = 1 if any(codes) else 0
+    else:
+        _run_trials(study, space, total, None, options, live=True)
+    publish_figures(study, opened)  # shown by optuna-dashboard
+    out.console.print(out.summary(study), highlight=False)
+    storage_arg = f" --storage {storage}" if storage else ""
+    out.console.print(f"report: cspsearch report {name}{storage_arg}", highlight=False)
+    return code
+
+
+def work(
+    study_name: str, storage: str, quota: int | None, seed: int | None, options: RunOptions
+) -> None:
+    """``cspsearch worker``: join a study and run trials (``quota`` of them, when given)."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    opened = open_storage(storage, must_exist=True)
+    try:
+        stored = optuna.load_study(study_name=study_name, storage=opened).user_attrs
+    except KeyError:
+        raise StudyError(f"no study {study_name!r} in {storage}") from None
+    if "space" not in stored:
+        raise StudyError(f"study {study_name!r} was not made by cspsearch run")
+    if storage.startswith("sqlite"):
+        out.console.print(
+            "[yellow]warning[/yellow]: SQLite takes one writer; several workers "
+            "on it fail with 'database is locked'",
+            highlight=False,
+        )
+    space = space_from_dict(stored["space"])
+    if space.fingerprint() != stored.get("space_fingerprint"):
+        raise StudyError(f"study {study_name!r}: its stored space does not match its fingerprint")
+    index = int(os.environ.get(WORKER_ID, "0"))
+    base_seed = seed if seed is not None else 0
+    sampler = make_sampler(
+        stored.get("sampler", "tpe"), base_seed + 1000 * (index + 1), space, parallel=True
+    )  # a seed of its own: workers must not propose alike
+    study = optuna.load_study(study_name=study_name, storage=opened, sampler=sampler)
+    _run_trials(
+        study,
+        space,
+        None,
+        quota,
+        _device_for(index, options),
+        live=False,
+        prefix=f"[worker {index}] ",
+    )
+
+
+def _run_trials(
+    study: optuna.Study,
+    space: SearchSpace,
+    total: int | None,
+    quota: int | None,
+    options: RunOptions,
+    live: bool,
+    prefix: str = "",
+) -> None:
+    from cspsearch.objective import Objective  # torch: only where trials run
+
+    runs_here = quota if quota is not None else max(0, (total or 0) - counted_trials(study))
+    with out.RunProgress(runs_here, live=live, prefix=prefix) as progress:
+        objective = Objective(
+            space,
+            options.device,
+            on_epoch=progress.on_epoch,
+            artifacts=artifact_store(options.artifacts),
+            trial_timeout=options.trial_timeout,
+        )
+        timeout = options.timeout or space.timeout
+        if total is None and quota is None:
+            join_study(study, objective, timeout, [progress.on_trial])
+        else:
+            run_study(study, objective, total or 0, timeout, [progress.on_trial], quota=quota)
+
+
+def _worker_args(name: str, storage: str, seed: int | None, options: RunOptions) -> list[str]:
+    args = [
+        "--study",
+        name,
+        "--storage",
+        storage,
+        "--device",
+        options.device,
+        "--artifacts",
+        str(options.artifacts),
+    ]
+    for flag, value in (
+        ("--seed", seed),
+        ("--timeout", options.timeout),
+        ("--trial-timeout", options.trial_timeout),
+    ):
+        if value is not None:
+            args += [flag, str(value)]
+    return args
+
+
+def _device_for(index: int, options: RunOptions) -> RunOptions:
+    """With several GPUs and device auto, worker i takes cuda:(i mod GPUs)."""
+    if options.device != "auto":
+        return options
+    import torch
+
+    count = torch.cuda.device_count()
+    if count > 1:
+        return RunOptions(
+            f"cuda:{index % count}", options.artifacts, options.timeout, options.trial_timeout
+        )
+    return options
