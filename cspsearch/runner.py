@@ -59,10 +59,9 @@ def run(
     name = study_name or default_study_name(space.name, overrides)
     if n_workers > 1:
         check_storage(storage, n_workers)
-    opened = open_storage(storage)
-    study = open_study(
-        space, opened, name, make_sampler(sampler or space.sampler, seed, space, n_workers > 1)
-    )
+    chosen = make_sampler(sampler or space.sampler, seed, space, n_workers > 1)  # may refuse
+    opened = open_storage(storage)  # only now is anything written
+    study = open_study(space, opened, name, chosen)
     study.set_user_attr("sampler", sampler or space.sampler)
     total = n_trials or space.n_trials
     todo = max(0, total - counted_trials(study))

@@ -102,7 +102,7 @@ def parse_space(raw: Any, source: str, name: str) -> SearchSpace:
             )
     study = _mapping(source, "study", raw.get("study", {}))
     _check_keys(source, "study.", study, STUDY_KEYS)
-    return SearchSpace(
+    space = SearchSpace(
         name=name,
         source=source,
         description=str(raw.get("description", "")).strip(),
@@ -117,6 +117,39 @@ def parse_space(raw: Any, source: str, name: str) -> SearchSpace:
         sampler=_parse_fixed(source, "study.sampler", study.get("sampler", "tpe"), _sampler),
         timeout=_parse_timeout(source, study.get("timeout")),
     )
+    _check_conflicts(space)
+    return space
+
+
+def _check_conflicts(space: SearchSpace) -> None:
+    """Settings that are valid one by one but not together."""
+    data = space.data
+    if data.val_fraction + data.test_fraction > 0.9:
+        raise SpaceError(
+            f"{space.source}: data.val_fraction + data.test_fraction: "
+            f"{data.val_fraction} + {data.test_fraction} leave under 10% of the data to train on"
+        )
+    fusion = space.model.get("fusion", ModelConfig.fusion)
+    choices = [
+        v
+        for f in (fusion if isinstance(fusion, tuple) else (fusion,))
+        for v in (f.choices if isinstance(f, Choice) else (f,))
+    ]
+    ratio = space.model.get("split_ratio")
+    searched = any(is_spec(r) for r in (ratio if isinstance(ratio, tuple) else (ratio,)))
+    if searched and all(f == "none" for f in choices):
+        raise SpaceError(
+            f"{space.source}: model.split_ratio: searched, but fusion is always none, so no "
+            "stage is split (search fusion too, or fix split_ratio)"
+        )
+    if space.sampler == "grid" and space.size() is None:
+        continuous = [
+            k for k, v in space.searched().items() if isinstance(v, Range) and v.count() is None
+        ]
+        raise SpaceError(
+            f"{space.source}: study.sampler: 'grid' needs discrete parameters; "
+            f"continuous: {', '.join(continuous)} (give them a step or choices)"
+        )
 
 
 def _parse_section(source: str, section: str, raw: Any, fixed: bool = False) -> dict[str, Any]:
@@ -168,6 +201,8 @@ def _parse_value(source: str, where: str, value: Any, rule: Any) -> Any:
 def _check_range(source: str, where: str, spec: Range) -> None:
     if not spec.low < spec.high:
         raise SpaceError(f"{source}: {where}: low {spec.low} must be below high {spec.high}")
+    if spec.log is True and spec.low <= 0:
+        raise SpaceError(f"{source}: {where}.low: {spec.low} must be above 0 with log: true")
     if not isinstance(spec.log, bool):
         raise SpaceError(f"{source}: {where}.log: {_show(spec.log)} must be true or false")
     if spec.step is not None:

@@ -152,3 +152,25 @@ def test_report_overlays_two_studies(tiny_space_file: Path, storage_url: str) ->
         and "a: Pareto front" in page
         and "b: Pareto front" in page
     )
+
+
+def test_trial_faults_fail_the_trial_and_the_study_goes_on(
+    tiny_space_file: Path, storage_url: str
+) -> None:
+    code, _, err = invoke(
+        "run",
+        "--space",
+        str(tiny_space_file),
+        "--storage",
+        storage_url,
+        "--n-trials",
+        "2",
+        "--trial-timeout",
+        "0.01",
+    )
+    assert code == 0, err
+    study = optuna.load_study(study_name="tiny", storage=storage_url)
+    assert [t.state.name for t in study.trials] == ["FAIL", "FAIL"]
+    assert all(t.user_attrs["fail_reason"].startswith("TrialTimeout: ") for t in study.trials)
+    # The end-of-run summary counts failures by reason.
+    assert "2 failed: TrialTimeout × 2" in err

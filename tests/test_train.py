@@ -57,3 +57,39 @@ def test_training_learns_and_is_deterministic_on_cpu() -> None:
     # Three short epochs on 8×8 digits: far above the 10% of chance.
     assert first[2] > 0.6
     assert first != _train(1)
+
+
+class Diverging(torch.nn.Module):
+    """A real module whose output becomes infinite: the loss is not finite."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.flatten(1)) * float("inf")
+
+
+def test_non_finite_loss_is_a_divergence() -> None:
+    import pytest
+
+    from cspsearch.errors import TrainDiverged
+
+    with pytest.raises(TrainDiverged, match="training loss became nan in epoch 1"):
+        train_briefly(Diverging(), load_dataset(DATA), TrainConfig(epochs=2))
+
+
+def test_deadline_stops_training() -> None:
+    import time
+
+    import pytest
+
+    from cspsearch.errors import TrialTimeout
+
+    with pytest.raises(TrialTimeout, match="time ran out in epoch 1, step 1"):
+        train_briefly(
+            build_model(MODEL),
+            load_dataset(DATA),
+            TrainConfig(epochs=2),
+            deadline=time.perf_counter(),
+        )
