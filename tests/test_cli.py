@@ -174,3 +174,29 @@ def test_trial_faults_fail_the_trial_and_the_study_goes_on(
     assert all(t.user_attrs["fail_reason"].startswith("TrialTimeout: ") for t in study.trials)
     # The end-of-run summary counts failures by reason.
     assert "2 failed: TrialTimeout × 2" in err
+
+
+def test_a_joining_worker_runs_the_study_up_to_its_target(
+    tiny_space_file: Path, tmp_path: Path
+) -> None:
+    journal = str(tmp_path / "study.log")
+    # The run stops early (its time is up after the first trial) but sets the target: 3.
+    code, _, err = invoke(
+        "run",
+        "--space",
+        str(tiny_space_file),
+        "--storage",
+        journal,
+        "--n-trials",
+        "3",
+        "--timeout",
+        "0.001",
+    )
+    assert code == 0, err
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
+    assert len(optuna.load_study(study_name="tiny", storage=storage).trials) == 1
+    code, _, err = invoke("worker", "--study", "tiny", "--storage", journal)
+    assert code == 0, err
+    study = optuna.load_study(study_name="tiny", storage=storage)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    assert "[worker 0] trial 2:" in err
