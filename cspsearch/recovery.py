@@ -57,6 +57,9 @@ def rdb_heartbeat() -> dict:
 
 
 def needs_own_heartbeat(study: optuna.Study) -> bool:
+    # NOTE: Optuna has no public way to stamp or fail another process's running trial, so this
+    # module uses the study's storage (``study._storage``) and trial ids directly, as Optuna's
+    # own heartbeat code does.
     return isinstance(study._storage, optuna.storages.JournalStorage)
 
 
