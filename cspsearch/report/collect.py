@@ -94,7 +94,12 @@ def _importances(
     trials = [t for t in study.get_trials(deepcopy=False) if t.number in evaluated]
     if len(trials) < 4:
         return {}
-    copy = optuna.create_study(directions=study.directions)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # a scratch study: nothing to announce
+    try:
+        copy = optuna.create_study(directions=study.directions)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     copy.add_trials(trials)
     out = {}
     for i, (name, direction) in enumerate(objectives.items()):
