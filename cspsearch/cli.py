@@ -216,6 +216,68 @@ def _existing_studies(storage: str | None, names: list[str]):  # noqa: ANN202 (l
     return opened
 
 
+model_app = typer.Typer(help="Named architectures, and what one costs.")
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("list")
+def model_list() -> None:
+    """The named architectures (timm's reference configs)."""
+    from cspsearch.models.presets import PRESETS
+
+    for name, (cfg, size) in PRESETS.items():
+        typer.echo(
+            f"{name:<14} {cfg.family:<12} {cfg.num_stages} stages, fusion "
+            f"{'/'.join(sorted(set(cfg.fusion)))}, {size}×{size}"
+        )
+
+
+@model_app.command("show")
+def model_show(
+    name: str = typer.Argument(..., help="A preset (cspsearch model list) or a space file."),
+    input_size: int | None = typer.Option(None, min=8, help="Default: the preset's or space's."),
+    classes: int | None = typer.Option(None, min=1, help="Default: 1000 (presets), 10 (files)."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object instead of a table."),
+) -> None:
+    """Parameters, MACs, FLOPs and MACs per stage of one architecture."""
+    with user_errors():
+        import json
+
+        from cspsearch.macs import count_macs
+        from cspsearch.models import build_model
+        from cspsearch.models.presets import resolve
+
+        label, cfg, size = resolve(name, input_size, classes)
+        report = count_macs(build_model(cfg), size, cfg.in_chans)
+        if json_out:
+            typer.echo(
+                json.dumps(
+                    {
+                        "name": label,
+                        "family": cfg.family,
+                        "params": report.params,
+                        "params_no_bn": report.params_no_bn,
+                        "macs": report.macs,
+                        "flops": report.flops,
+                        "input_size": size,
+                        "num_classes": cfg.num_classes,
+                        "by_stage": report.by_stage,
+                        "by_operator": report.by_operator,
+                        "unsupported_ops": report.unsupported_ops,
+                    }
+                )
+            )
+            return
+        typer.echo(f"{label} ({cfg.family}) at {size}×{size}, {cfg.num_classes} classes")
+        typer.echo(f"params {report.params:,} ({report.params_no_bn:,} without BatchNorm)")
+        typer.echo(
+            f"MACs {report.macs / 1e9:.3f} G, FLOPs {report.flops / 1e9:.3f} G "
+            "(fvcore: 1 multiply-add = 1 MAC; FLOPs = 2 × MACs)"
+        )
+        for part, macs in report.by_stage.items():
+            typer.echo(f"  {part:<10} {macs / 1e6:>12,.2f} MMACs {100 * macs / report.macs:6.1f}%")
+
+
 @spaces_app.callback(invoke_without_command=True)
 def spaces(ctx: typer.Context) -> None:
     """List the bundled search spaces with their sizes."""

@@ -17,9 +17,23 @@ from typing import Any
 
 FUSIONS = ("none", "first", "last", "full")
 # Registered model families (cspsearch.models registers the builders; a test keeps both equal).
-FAMILIES = ("csp_densenet",)
+FAMILIES = ("csp_densenet", "csp_resnet", "csp_resnext", "csp_darknet")
 DATASETS = ("digits",)
-PER_STAGE = frozenset({"depth", "growth_rate", "split_ratio", "fusion"})
+PER_STAGE = frozenset(
+    {
+        "depth",
+        "growth_rate",
+        "split_ratio",
+        "fusion",
+        "out_chs",
+        "stride",
+        "groups",
+        "expand_ratio",
+        "bottle_ratio",
+        "cross_linear",
+        "down_growth",
+    }
+)
 
 Rule = Callable[[Any], str | None]  # returns why a value is invalid, or None
 
@@ -52,6 +66,10 @@ def _float(low: float, high: float, *, low_open: bool, high_open: bool) -> Rule:
     return check
 
 
+def _bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
 def _one_of(options: tuple[str, ...]) -> Rule:
     def check(value: Any) -> str | None:
         return None if value in options else f"must be one of {', '.join(options)}"
@@ -72,6 +90,19 @@ class ModelConfig:
     fusion: tuple[str, ...] | str = "full"  # none / first / last / full (DESIGN.md §2)
     compression: float = 0.5  # DenseNet's θ: stage width = θ · (input + depth · growth_rate)
     bottleneck: int = 4  # a dense layer's 1×1 width, in multiples of its growth rate
+    # Bottleneck and dark-block families (csp_resnet, csp_resnext, csp_darknet; timm's cspnet.py):
+    out_chs: tuple[int, ...] | int = 64  # stage output channels
+    stride: tuple[int, ...] | int = 2  # stage stride (a 3×3 down-convolution when > 1)
+    groups: tuple[int, ...] | int = 1  # groups of the blocks' 3×3 convolutions (ResNeXt)
+    expand_ratio: tuple[float, ...] | float = 1.0  # 1×1 expansion before the split, × out_chs
+    bottle_ratio: tuple[float, ...] | float = 1.0  # a block's inner width, × its width
+    cross_linear: tuple[bool, ...] | bool = False  # no activation after the expansion
+    down_growth: tuple[bool, ...] | bool = False  # the down-convolution already makes out_chs
+    activation: str = "relu"
+    stem_kernel: int = 3
+    stem_stride: int = 1  # 1, 2 or 4 (4: a stride-2 convolution and, with stem_pool, a max-pool)
+    stem_pool: bool = False
+    stem_convs: int = 1  # 2: a first convolution to stem_width / 2 (cs3 stems)
     in_chans: int = 1  # set from the dataset, not from the space file
     num_classes: int = 10  # set from the dataset, not from the space file
 
@@ -135,6 +166,18 @@ RULES: dict[str, dict[str, Rule]] = {
         "fusion": _one_of(FUSIONS),
         "compression": _float(0.0, 1.0, low_open=True, high_open=False),
         "bottleneck": _int(1, 16),
+        "out_chs": _int(1, 8192),
+        "stride": _int(1, 2),
+        "groups": _int(1, 1024),
+        "expand_ratio": _float(0.0, 8.0, low_open=True, high_open=False),
+        "bottle_ratio": _float(0.0, 8.0, low_open=True, high_open=False),
+        "cross_linear": _bool,
+        "down_growth": _bool,
+        "activation": _one_of(("relu", "leaky_relu", "silu", "mish")),
+        "stem_kernel": _int(1, 11),
+        "stem_stride": _int(1, 4),
+        "stem_pool": _bool,
+        "stem_convs": _int(1, 2),
     },
     "train": {
         "epochs": _int(1, 10_000),

@@ -103,7 +103,9 @@ def test_debug_shows_the_traceback() -> None:
 
 def test_spaces_list_and_show() -> None:
     code, out, _ = invoke("spaces")
-    assert code == 0 and out.startswith("csp_densenet") and "5,760 combinations" in out
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert code == 0 and set(lines) == {"csp_densenet", "csp_resnet", "csp_resnext", "csp_darknet"}
+    assert "5,760 combinations" in lines["csp_densenet"]
     code, out, _ = invoke("spaces", "show", "csp_densenet")
     assert code == 0 and "fusion: {choices: [none, first, last, full]}" in out
     assert out.rstrip().endswith("# size: 5,760 combinations")

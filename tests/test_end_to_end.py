@@ -39,3 +39,14 @@ def test_quick_run_and_report_of_the_bundled_space(tmp_path: Path) -> None:
     report = cspsearch(tmp_path, "report", "csp_densenet-epochs1")
     assert report.returncode == 0, report.stderr
     assert (tmp_path / "reports" / "csp_densenet-epochs1.html").stat().st_size > 1_000_000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("space", ["csp_resnet", "csp_resnext", "csp_darknet"])
+def test_every_bundled_space_runs(space: str, tmp_path: Path) -> None:
+    run = cspsearch(tmp_path, "run", "--space", space, "--n-trials", "3", "--epochs", "1")
+    assert run.returncode == 0, run.stderr
+    study = optuna.load_study(
+        study_name=f"{space}-epochs1", storage=f"sqlite:///{tmp_path / 'reports' / 'cspsearch.db'}"
+    )
+    assert len(study.trials) == 3 and any(t.state.name == "COMPLETE" for t in study.trials)

@@ -33,6 +33,7 @@ def build_model(cfg: ModelConfig) -> nn.Module:
     return FAMILIES[cfg.family](cfg)
 
 
+from cspsearch.models import backbones  # noqa: E402,F401  (registers its families)
 from cspsearch.models import densenet  # noqa: E402,F401  (registers its family)
 
 __all__ = ["FAMILIES", "build_model", "register_family"]

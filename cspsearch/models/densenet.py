@@ -73,7 +73,7 @@ class CspDenseNet(nn.Module):
                     w,
                     cfg.fusion[i],
                     dense_block(w.blocks_in, cfg.depth[i], cfg.growth_rate[i], cfg.bottleneck),
-                    downsample=i > 0,
+                    down=nn.AvgPool2d(2) if i > 0 else nn.Identity(),
                 )
                 for i, w in enumerate(widths)
             )

@@ -1,4 +1,4 @@
-"""The raw building blocks every family shares: conv + BN + activation, and the γ split."""
+"""The raw building blocks every family shares: conv + BN + activation, the γ split, rounding."""
 
 from __future__ import annotations
 
@@ -6,16 +6,45 @@ from torch import nn
 
 from cspsearch.errors import BuildError
 
+ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "silu": nn.SiLU, "mish": nn.Mish}
+
+
+def get_activation(name: str | None) -> nn.Module:
+    """A fresh activation module by name (None: identity, for linear convs)."""
+    if name is None:
+        return nn.Identity()
+    if name not in ACTIVATIONS:
+        raise BuildError(f"unknown activation {name!r} (known: {', '.join(ACTIVATIONS)})")
+    # In-place where the module supports it: the output replaces the input in memory.
+    return ACTIVATIONS[name](inplace=True)
+
 
 class ConvBnAct(nn.Sequential):
-    """Convolution (no bias) → BatchNorm → ReLU; 'same' padding for odd kernels."""
+    """Convolution (no bias) → BatchNorm → activation; 'same' padding for odd kernels."""
 
-    def __init__(self, in_chs: int, out_chs: int, kernel_size: int = 1, stride: int = 1) -> None:
+    def __init__(
+        self,
+        in_chs: int,
+        out_chs: int,
+        kernel_size: int = 1,
+        stride: int = 1,
+        groups: int = 1,
+        act: str | None = "relu",
+    ) -> None:
         super().__init__(
-            nn.Conv2d(in_chs, out_chs, kernel_size, stride, kernel_size // 2, bias=False),
+            nn.Conv2d(
+                in_chs, out_chs, kernel_size, stride, kernel_size // 2, groups=groups, bias=False
+            ),
             nn.BatchNorm2d(out_chs),
-            nn.ReLU(inplace=True),
+            get_activation(act),
         )
+
+
+def make_divisible(value: float, divisor: int = 8) -> int:
+    """Round a channel count to a multiple of ``divisor``, never more than 10% below ``value``
+    (the rule of timm and the MobileNet papers)."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
 
 
 def split_channels(channels: int, split_ratio: float, divisor: int = 1) -> tuple[int, int]:

@@ -62,7 +62,9 @@ def test_stage_channel_bookkeeping(fusion: str, ratio: float, in_chs: int) -> No
     else:
         assert w.bypass >= 1 and w.blocks_in >= 1 and w.bypass + w.blocks_in == in_chs
     assert w.blocks_out == w.blocks_in + depth * growth
-    stage = CSPStage(w, fusion, dense_block(w.blocks_in, depth, growth, 2), downsample=True)
+    stage = CSPStage(
+        w, fusion, dense_block(w.blocks_in, depth, growth, 2), down=torch.nn.AvgPool2d(2)
+    )
     x = torch.randn(2, in_chs, 8, 8)
     part2_seen = []
     stage.body.register_forward_hook(
@@ -99,7 +101,7 @@ def test_fusion_conv_macs_by_hand(fusion: str, expected: int) -> None:
     #   last : body(4)=2560, transition_b 8→(8−4) = 16·32 = 512            → 3072
     #   full : last + transition 8→8 = 16·64 = 1024                        → 4096
     w = stage_widths(8, 8, fusion, 0.5, lambda c: c + 4)
-    stage = CSPStage(w, fusion, dense_block(w.blocks_in, 1, 4, 1), downsample=False).eval()
+    stage = CSPStage(w, fusion, dense_block(w.blocks_in, 1, 4, 1), down=torch.nn.Identity()).eval()
     assert _conv_macs(stage, torch.zeros(1, 8, 4, 4)) == expected
 
 

@@ -1,0 +1,108 @@
+"""The named presets against the reference implementation's published figures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from typer.testing import CliRunner
+
+from cspsearch.cli import app
+from cspsearch.configs import ModelConfig
+from cspsearch.macs import count_macs
+from cspsearch.models import FAMILIES
+from cspsearch.models import build_model
+from cspsearch.models.presets import PRESETS
+
+# timm's results/benchmark-infer-amp-nchw-pt240-cu124-rtx4090.csv at 256×256, 1000 classes:
+# param_count (millions, 2 decimals) and infer_gmacs. DESIGN.md gives two counts exactly.
+REFERENCE = {
+    "cspresnet50": (21.62, 4.54),
+    "cspresnext50": (20.57, 4.05),
+    "cspdarknet53": (27.64, 6.57),
+    "darknet53": (41.61, 9.31),
+    "cs3darknet_s": (3.28, 0.72),
+    "cs3darknet_m": (9.31, 2.08),
+    "cs3darknet_l": (21.16, 4.86),
+    "cs3darknet_x": (35.05, 8.38),
+}
+EXACT = {"cspresnet50": 21_616_168, "cspdarknet53": 27_642_184}
+
+
+def test_every_preset_has_a_reference() -> None:
+    assert set(PRESETS) == set(REFERENCE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_preset_matches_the_reference(name: str) -> None:
+    cfg, size = PRESETS[name]
+    report = count_macs(build_model(cfg), size, 3)
+    params_m, gmacs = REFERENCE[name]
+    assert round(report.params / 1e6, 2) == params_m
+    if name in EXACT:
+        assert report.params == EXACT[name]
+    # Within 1% of the published GMACs (themselves rounded to 0.01).
+    assert abs(report.macs / 1e9 - gmacs) / gmacs < 0.01
+
+
+def test_model_show_json() -> None:
+    result = CliRunner().invoke(app, ["model", "show", "cspdarknet53", "--json"])
+    assert result.exit_code == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["params"] == 27_642_184 and shown["input_size"] == 256
+    assert abs(shown["macs"] / 6.57e9 - 1) < 0.01 and shown["flops"] == 2 * shown["macs"]
+
+
+SMALL = dict(
+    num_stages=3,
+    stem_width=16,
+    depth=(1, 2, 1),
+    out_chs=(32, 64, 128),
+    stride=2,
+    growth_rate=8,
+    in_chans=3,
+    num_classes=10,
+)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("fusion", ["none", "first", "last", "full"])
+def test_fvcore_agrees_with_torch_flop_counter(family: str, fusion: str) -> None:
+    model = build_model(ModelConfig(family=family, fusion=fusion, **SMALL)).eval()
+    report = count_macs(model, 32, 3)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.zeros(1, 3, 32, 32))
+    # torch counts convolutions and matrix products as 2 FLOPs per multiply-add.
+    conv_linear = report.by_operator.get("conv", 0) + report.by_operator.get("linear", 0)
+    assert abs(counter.get_total_flops() / 2 - conv_linear) / conv_linear < 0.02
+
+
+@pytest.mark.parametrize("family", ["csp_resnet", "csp_resnext", "csp_darknet"])
+@pytest.mark.parametrize("ratio", [0.25, 0.5, 0.75])
+def test_split_ratio_moves_freely_in_residual_families(family: str, ratio: float) -> None:
+    cfg = ModelConfig(family=family, fusion="full", split_ratio=ratio, **SMALL)
+    model = build_model(cfg)
+    out = model(torch.randn(2, 3, 32, 32))
+    out.sum().backward()
+    assert out.shape == (2, 10)
+    bypass = [s.widths.bypass for s in model.stages]
+    assert bypass == [round(ratio * c) for c in (32, 64, 128)]
+
+
+def test_resnext_split_respects_the_group_count() -> None:
+    cfg = ModelConfig(family="csp_resnext", fusion="full", split_ratio=0.3, groups=8, **SMALL)
+    model = build_model(cfg)
+    for stage in model.stages:
+        assert stage.widths.bypass % 8 == 0 and stage.widths.blocks_in % 8 == 0
+    assert model(torch.randn(1, 3, 32, 32)).shape == (1, 10)
+
+
+def test_indivisible_groups_are_rejected_before_building() -> None:
+    from cspsearch.errors import BuildError
+
+    with pytest.raises(BuildError, match="stage 0: 12 groups do not divide"):
+        build_model(ModelConfig(family="csp_resnext", fusion="full", groups=12, **SMALL))
