@@ -63,6 +63,8 @@ def run(
     opened = open_storage(storage)  # only now is anything written
     study = open_study(space, opened, name, chosen)
     study.set_user_attr("sampler", sampler or space.sampler)
+    if space.baseline_first and not study.trials and space.baseline_params():
+        study.enqueue_trial(space.baseline_params())  # every study gets its reference point
     total = n_trials or space.n_trials
     todo = max(0, total - counted_trials(study))
     out.console.print(

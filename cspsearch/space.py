@@ -21,7 +21,7 @@ OBJECTIVES = ("val_accuracy", "macs", "flops", "params")  # what a trial can be 
 BUDGETS = ("macs", "params")  # what an architecture can be limited by before training
 SAMPLERS = ("tpe", "nsga2", "gp", "random", "grid")
 TOP_KEYS = ("description", "model", "train", "data", "objectives", "budget", "study")
-STUDY_KEYS = ("n_trials", "sampler", "timeout")
+STUDY_KEYS = ("n_trials", "sampler", "timeout", "baseline_first")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class SearchSpace:
     n_trials: int = 20
     sampler: str = "tpe"
     timeout: float | None = None
+    baseline_first: bool = True  # a new study's first trial is the plain network (fusion none)
 
     def searched(self) -> dict[str, Spec]:
         """Optuna parameter name → spec, for every searched value (per-stage ones as key_i)."""
@@ -81,6 +82,20 @@ class SearchSpace:
                 elif is_spec(value):
                     out[key] = value
         return out
+
+    def baseline_params(self) -> dict[str, Any]:
+        """Fixed values that make a trial the plain network: every searched fusion set to none
+        (empty when fusion is fixed or none is not a choice)."""
+        fusion = self.model.get("fusion")
+        if isinstance(fusion, Choice) and "none" in fusion.choices:
+            return {"fusion": "none"}
+        if isinstance(fusion, tuple):
+            return {
+                f"fusion_{i}": "none"
+                for i, f in enumerate(fusion)
+                if isinstance(f, Choice) and "none" in f.choices
+            }
+        return {}
 
     def size(self) -> int | None:
         """Number of distinct discrete combinations (split_ratio only counts when fused), or

@@ -116,6 +116,9 @@ def parse_space(raw: Any, source: str, name: str) -> SearchSpace:
         n_trials=_parse_fixed(source, "study.n_trials", study.get("n_trials", 20), _positive),
         sampler=_parse_fixed(source, "study.sampler", study.get("sampler", "tpe"), _sampler),
         timeout=_parse_timeout(source, study.get("timeout")),
+        baseline_first=_parse_fixed(
+            source, "study.baseline_first", study.get("baseline_first", True), _boolean
+        ),
     )
     _check_conflicts(space)
     return space
@@ -267,6 +270,10 @@ def _parse_timeout(source: str, value: Any) -> float | None:
 def _positive(value: Any) -> str | None:
     ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
     return None if ok else "must be a positive integer"
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
 
 
 def _sampler(value: Any) -> str | None:

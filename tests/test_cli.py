@@ -202,3 +202,14 @@ def test_a_joining_worker_runs_the_study_up_to_its_target(
     study = optuna.load_study(study_name="tiny", storage=storage)
     assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
     assert "[worker 0] trial 2:" in err
+
+
+def test_a_new_study_starts_with_the_plain_network(
+    tiny_space_file: Path, storage_url: str
+) -> None:
+    code, _, err = invoke(
+        "run", "--space", str(tiny_space_file), "--storage", storage_url, "--n-trials", "2"
+    )
+    assert code == 0, err
+    first = optuna.load_study(study_name="tiny", storage=storage_url).trials[0]
+    assert first.params["fusion"] == "none" and "split_ratio" not in first.params
