@@ -71,7 +71,7 @@ class RunProgress:
         )
 
     def on_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        pareto = len(study.best_trials)
+        pareto = pareto_size(study)
         self.progress.update(self.trials, advance=1, description=f"trials · Pareto set {pareto}")
         self.progress.update(self.epochs, visible=False, completed=0)
         console.print(escape(self.prefix) + trial_line(trial, pareto), highlight=False)
@@ -96,4 +96,9 @@ def summary(study: optuna.Study) -> str:
         f"{over} of them over budget; {states['fail']} failed"
     )
     text += f": {', '.join(f'{k} × {v}' for k, v in reasons.items())}" if reasons else ""
-    return text + f"); Pareto set {len(study.best_trials)}"
+    return text + f"); Pareto set {pareto_size(study)}"
+
+
+def pareto_size(study: optuna.Study) -> int:
+    """Distinct architectures on the Pareto front (a reused duplicate is not another one)."""
+    return len({t.user_attrs.get("config_key", t.number) for t in study.best_trials})

@@ -44,9 +44,11 @@ def open_storage(storage: str | None, must_exist: bool = False) -> optuna.storag
             from optuna.storages.journal import JournalFileBackend
 
             return optuna.storages.JournalStorage(JournalFileBackend(url))
-        if url.startswith("sqlite"):
-            return _sqlite(url)
-        return optuna.storages.RDBStorage(url, **rdb_heartbeat())
+        with warnings.catch_warnings():  # Optuna marks its heartbeat arguments experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            if url.startswith("sqlite"):
+                return _sqlite(url)
+            return optuna.storages.RDBStorage(url, **rdb_heartbeat())
     except Exception as exc:  # sqlalchemy, driver and file errors all mean "cannot open"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StudyError(f"cannot open storage {url!r}: {reason}") from None

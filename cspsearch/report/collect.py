@@ -64,11 +64,12 @@ def collect(storage: optuna.storages.BaseStorage | str, study_name: str) -> Repo
     names = study.metric_names or [f"objective_{i}" for i in range(len(study.directions))]
     objectives = {n: d.name.lower() for n, d in zip(names, study.directions)}
     rows = [_row(t, names) for t in study.get_trials(deepcopy=False)]
-    evaluated = [r for r in rows if r.evaluated]
+    # A reused duplicate is the same architecture, not another point of the front.
+    distinct = [r for r in rows if r.evaluated and r.duplicate_of is None]
     front = pareto_mask(
-        [[r.values[n] for n in objectives] for r in evaluated], list(objectives.values())
+        [[r.values[n] for n in objectives] for r in distinct], list(objectives.values())
     )
-    on_front = {r.number for r, keep in zip(evaluated, front) if keep}
+    on_front = {r.number for r, keep in zip(distinct, front) if keep}
     rows = [r._replace(pareto=r.number in on_front) for r in rows]
     evaluated = [r for r in rows if r.evaluated]
     space = study.user_attrs.get("space", {})

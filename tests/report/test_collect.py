@@ -83,3 +83,15 @@ def test_hypervolume_agrees_with_optuna() -> None:
         assert hypervolume_2d(points, ref) == pytest.approx(
             compute_hypervolume(np.array(points), np.array(ref)), rel=1e-9
         )
+
+
+def test_a_reused_duplicate_is_not_a_second_pareto_point() -> None:
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(
+        storage=storage, study_name="d", directions=["maximize", "minimize"]
+    )
+    study.set_metric_names(["val_accuracy", "macs"])
+    study.add_trial(_trial("last", 0.92, 80))
+    study.add_trial(_trial("last", 0.92, 80, duplicate_of=0))
+    rows = collect(storage, "d").rows
+    assert [r.pareto for r in rows] == [True, False] and rows[1].evaluated
