@@ -238,35 +238,34 @@ def model_show(
     input_size: int | None = typer.Option(None, min=8, help="Default: the preset's or space's."),
     classes: int | None = typer.Option(None, min=1, help="Default: 1000 (presets), 10 (files)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object instead of a table."),
+    latency: bool = typer.Option(True, help="Time it too (ImageNet sizes take a while on CPU)."),
 ) -> None:
-    """Parameters, MACs, FLOPs and MACs per stage of one architecture."""
+    """Parameters, MACs, FLOPs, activations, latency and MACs per stage of one architecture."""
     with user_errors():
         import json
+        from dataclasses import asdict
 
+        from cspsearch.latency import measure_latency
         from cspsearch.macs import count_macs
         from cspsearch.models import build_model
         from cspsearch.models.presets import resolve
+        from cspsearch.objective import pick_device
 
         label, cfg, size = resolve(name, input_size, classes)
-        report = count_macs(build_model(cfg), size, cfg.in_chans)
+        model = build_model(cfg)
+        report = count_macs(model, size, cfg.in_chans)
+        device = pick_device("auto")
+        timed = measure_latency(model.to(device), size, cfg.in_chans, device) if latency else {}
         if json_out:
-            typer.echo(
-                json.dumps(
-                    {
-                        "name": label,
-                        "family": cfg.family,
-                        "params": report.params,
-                        "params_no_bn": report.params_no_bn,
-                        "macs": report.macs,
-                        "flops": report.flops,
-                        "input_size": size,
-                        "num_classes": cfg.num_classes,
-                        "by_stage": report.by_stage,
-                        "by_operator": report.by_operator,
-                        "unsupported_ops": report.unsupported_ops,
-                    }
-                )
-            )
+            shown = {
+                "name": label,
+                "family": cfg.family,
+                "num_classes": cfg.num_classes,
+                **asdict(report),
+                "device": device,
+                **timed,
+            }
+            typer.echo(json.dumps(shown))
             return
         typer.echo(f"{label} ({cfg.family}) at {size}×{size}, {cfg.num_classes} classes")
         typer.echo(f"params {report.params:,} ({report.params_no_bn:,} without BatchNorm)")
@@ -274,6 +273,12 @@ def model_show(
             f"MACs {report.macs / 1e9:.3f} G, FLOPs {report.flops / 1e9:.3f} G "
             "(fvcore: 1 multiply-add = 1 MAC; FLOPs = 2 × MACs)"
         )
+        typer.echo(f"activations {report.activations:,} (fvcore)")
+        if timed:
+            typer.echo(
+                f"latency on {device}: {timed['latency']:.2f} ms at batch 1, "
+                f"{timed['latency_b32']:.2f} ms at batch 32 (median)"
+            )
         for part, macs in report.by_stage.items():
             typer.echo(f"  {part:<10} {macs / 1e6:>12,.2f} MMACs {100 * macs / report.macs:6.1f}%")
 

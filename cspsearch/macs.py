@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from fvcore.nn import ActivationCountAnalysis
 from fvcore.nn import FlopCountAnalysis
 from torch import nn
 
@@ -27,6 +28,7 @@ class MacReport:
     by_stage: dict[str, int]  # top-level part (stem, stages.0, …, head) → MACs
     by_operator: dict[str, int]  # conv, batch_norm, linear, … → MACs
     unsupported_ops: dict[str, int]  # op name → times seen (counted as zero)
+    activations: int  # elements of every conv/linear output (fvcore), a memory-traffic proxy
 
 
 def count_macs(model: nn.Module, input_size: int, in_chans: int) -> MacReport:
@@ -49,6 +51,9 @@ def count_macs(model: nn.Module, input_size: int, in_chans: int) -> MacReport:
         }
         by_operator = {k: int(v) for k, v in analysis.by_operator().items()}
         unsupported = dict(analysis.unsupported_ops())
+        activations = ActivationCountAnalysis(model, x)
+        activations.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        activation_count = int(activations.total())
     finally:
         model.train(was_training)
     bn = sum(
@@ -59,5 +64,13 @@ def count_macs(model: nn.Module, input_size: int, in_chans: int) -> MacReport:
     )
     params = sum(p.numel() for p in model.parameters())
     return MacReport(
-        macs, 2 * macs, params, params - bn, input_size, by_stage, by_operator, unsupported
+        macs,
+        2 * macs,
+        params,
+        params - bn,
+        input_size,
+        by_stage,
+        by_operator,
+        unsupported,
+        activation_count,
     )

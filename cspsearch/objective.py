@@ -27,6 +27,7 @@ from cspsearch.dashboard import upload_trial_artifacts
 from cspsearch.data import Dataset
 from cspsearch.data import load_dataset
 from cspsearch.errors import CspSearchError
+from cspsearch.latency import measure_latency
 from cspsearch.macs import MacReport
 from cspsearch.macs import count_macs
 from cspsearch.models import build_model
@@ -47,6 +48,9 @@ COPIED = (
     "macs_by_stage",
     "macs_by_operator",
     "unsupported_ops",
+    "activations",
+    "latency",
+    "latency_b32",
     "val_accuracy_std",
     "seed_results",
     "trained",
@@ -101,6 +105,7 @@ class Objective:
         self.device = pick_device(device)
         self.on_epoch = on_epoch  # (trial number, epoch, epochs, val accuracy), for progress
         self._macs: dict[ModelConfig, MacReport] = {}  # counted once per architecture
+        self._latency: dict[ModelConfig, dict[str, float]] = {}
         self._versions = versions()
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
@@ -146,6 +151,10 @@ class Objective:
                 self._macs[model_cfg] = count_macs(
                     model, self.space.data.input_size, data.in_chans
                 )
+            if model_cfg not in self._latency:  # the untrained network is timed as well
+                self._latency[model_cfg] = measure_latency(
+                    model.to(self.device), self.space.data.input_size, data.in_chans, self.device
+                )
             report = self._macs[model_cfg]
             attrs.update(
                 macs=report.macs,
@@ -156,6 +165,8 @@ class Objective:
                 macs_by_stage=report.by_stage,
                 macs_by_operator=report.by_operator,
                 unsupported_ops=report.unsupported_ops,
+                activations=report.activations,
+                **self._latency[model_cfg],
             )
             over = self._set_constraints(trial, attrs)
             if over:
@@ -221,7 +232,8 @@ class Objective:
             used = counts[name]
             trial.set_constraint(name, used - limit)
             if used > limit:
-                over.append(f"{name} {used:,} > budget {limit:,.0f}")
+                shown = f"{used:,}" if isinstance(used, int) else f"{used:.3g}"
+                over.append(f"{name} {shown} > budget {limit:,.6g}")
         return "; ".join(over)
 
     def _epoch_callback(self, number: int, k: int, cfg: TrainConfig) -> EpochCallback | None:

@@ -17,8 +17,10 @@ from typing import Any
 from cspsearch.configs import DataConfig
 from cspsearch.configs import ModelConfig
 
-OBJECTIVES = ("val_accuracy", "macs", "flops", "params")  # what a trial can be scored on
-BUDGETS = ("macs", "params")  # what an architecture can be limited by before training
+# What a trial can be scored on, and limited by before training (latency: ms at batch 1 on the
+# trial's device; activations: fvcore's count, a proxy for memory traffic).
+OBJECTIVES = ("val_accuracy", "macs", "flops", "params", "latency", "activations")
+BUDGETS = ("macs", "params", "latency", "activations")
 SAMPLERS = ("tpe", "nsga2", "gp", "random", "grid")
 TOP_KEYS = ("description", "model", "train", "data", "objectives", "budget", "study")
 STUDY_KEYS = ("n_trials", "sampler", "timeout", "baseline_first")

@@ -38,6 +38,7 @@ def test_two_trial_study_records_everything(tiny_space_file: Path, storage_url: 
         assert a["train_time_s"] > 0 and a["trial_time_s"] >= a["train_time_s"]
         assert {"torch", "optuna", "fvcore", "python"} <= set(a["versions"])
         assert "aten::avg_pool2d" in a["unsupported_ops"] and a["input_size"] == 8
+        assert 0 < a["latency"] < a["latency_b32"] and a["activations"] > 0
     # The optuna CLI and dashboard read the same storage.
     assert (
         optuna.load_study(study_name="s", storage=storage_url).user_attrs["space_name"] == "tiny"
@@ -154,3 +155,10 @@ def test_repeated_seeds_store_each_and_score_the_mean(
         (runs[0]["val_accuracy"] + runs[1]["val_accuracy"]) / 2
     )
     assert study.trials[0].values[0] == a["val_accuracy"] and a["val_accuracy_std"] > 0
+
+
+def test_latency_budget_is_a_constraint(tiny_space_file: Path, storage_url: str) -> None:
+    study = _run(tiny_space_file, storage_url, 1, budget={"latency": 1e-6})
+    t = study.trials[0]
+    assert t.constraints["latency"] == pytest.approx(t.user_attrs["latency"] - 1e-6)
+    assert t.user_attrs["trained"] is False and "latency" in t.user_attrs["infeasible"]

@@ -135,7 +135,7 @@ def _row(t: optuna.trial.FrozenTrial, names: list[str]) -> TrialRow:
         macs=a.get("macs"),
         flops=a.get("flops"),
         n_params=a.get("params"),
-        latency_ms=a.get("latency_ms"),
+        latency_ms=a.get("latency"),
         fusion="none"
         if fusion and all(f == "none" for f in fusion)
         else "/".join(sorted(set(fusion), key=fusion.index))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -49,11 +50,26 @@ def test_preset_matches_the_reference(name: str) -> None:
 
 
 def test_model_show_json() -> None:
-    result = CliRunner().invoke(app, ["model", "show", "cspdarknet53", "--json"])
+    result = CliRunner().invoke(app, ["model", "show", "cspdarknet53", "--json", "--no-latency"])
     assert result.exit_code == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["params"] == 27_642_184 and shown["input_size"] == 256
     assert abs(shown["macs"] / 6.57e9 - 1) < 0.01 and shown["flops"] == 2 * shown["macs"]
+    # timm's published activation count (infer_macts) is 16.81 M.
+    assert round(shown["activations"] / 1e6, 2) == 16.81 and "latency" not in shown
+
+
+def test_model_show_times_a_small_space_model(tmp_path: Path) -> None:
+    space = tmp_path / "fixed.yaml"
+    space.write_text(
+        "model: {family: csp_darknet, num_stages: 2, stem_width: 8, "
+        "out_chs: [16, 32], fusion: last}\ndata: {input_size: 16}\n"
+    )
+    result = CliRunner().invoke(app, ["model", "show", str(space), "--json"])
+    assert result.exit_code == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["num_classes"] == 10 and shown["input_size"] == 16
+    assert 0 < shown["latency"] < shown["latency_b32"] and shown["device"] == "cpu"
 
 
 SMALL = dict(

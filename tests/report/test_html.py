@@ -53,6 +53,6 @@ def test_latency_front_appears_only_when_measured(tmp_path: Path) -> None:
     study.add_trial(_trial("none", 0.9, 100))
     page = write_report(collect(storage, "lat"), tmp_path / "a.html").read_text(encoding="utf-8")
     assert "latency, ms per image" not in page
-    study.add_trial(_trial("last", 0.8, 50, latency_ms=1.5))
+    study.add_trial(_trial("last", 0.8, 50, latency=1.5))
     page = write_report(collect(storage, "lat"), tmp_path / "b.html").read_text(encoding="utf-8")
     assert "latency, ms per image" in page
