@@ -81,6 +81,9 @@ def run(
     ),
     device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda, cuda:K."),
     artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the per-trial artifacts."),
+    data: str | None = typer.Option(
+        None, help="Dataset NAME[:PATH]: digits, cifar10:DIR, cifar100:DIR, imagefolder:DIR."
+    ),
     n_workers: int = typer.Option(1, min=1, help="Worker processes on this machine."),
     trial_timeout: float | None = typer.Option(
         None, min=0.0, help="Fail a trial that runs longer than SEC."
@@ -102,6 +105,7 @@ def run(
             seed,
             n_workers,
             options,
+            data,
         )
     raise typer.Exit(code)
 

@@ -18,7 +18,7 @@ from typing import Any
 FUSIONS = ("none", "first", "last", "full")
 # Registered model families (cspsearch.models registers the builders; a test keeps both equal).
 FAMILIES = ("csp_densenet", "csp_resnet", "csp_resnext", "csp_darknet")
-DATASETS = ("digits",)
+DATASETS = ("digits", "cifar10", "cifar100", "imagefolder")
 PER_STAGE = frozenset(
     {
         "depth",
@@ -64,6 +64,10 @@ def _float(low: float, high: float, *, low_open: bool, high_open: bool) -> Rule:
         return None
 
     return check
+
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) else "must be a text"
 
 
 def _bool(value: Any) -> str | None:
@@ -142,6 +146,8 @@ class DataConfig:
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     split_seed: int = 0  # the split is the same for every trial of a study
+    path: str = ""  # folder of cifar10 / cifar100 / imagefolder data
+    augment: bool = False  # random crop (4-pixel padding) and horizontal flip while training
 
 
 def per_stage(value: Any, num_stages: int, name: str = "value") -> tuple:
@@ -195,6 +201,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "val_fraction": _float(0.0, 0.5, low_open=True, high_open=False),
         "test_fraction": _float(0.0, 0.5, low_open=True, high_open=False),
         "split_seed": _int(0, 2**31 - 1),
+        "path": _text,
+        "augment": _bool,
     },
 }
 

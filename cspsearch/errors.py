@@ -23,3 +23,7 @@ class TrainDiverged(CspSearchError):
 
 class TrialTimeout(CspSearchError):
     """A trial ran past its time limit (--trial-timeout)."""
+
+
+class DataError(CspSearchError):
+    """A dataset is missing, or its files are not in the expected format."""

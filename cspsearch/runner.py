@@ -17,6 +17,7 @@ from cspsearch.errors import StudyError
 from cspsearch.recovery import counted_trials
 from cspsearch.space import SearchSpace
 from cspsearch.space_file import load_space
+from cspsearch.space_file import override_data
 from cspsearch.space_file import override_train
 from cspsearch.space_file import space_from_dict
 from cspsearch.study import default_study_name
@@ -52,11 +53,16 @@ def run(
     seed: int | None,
     n_workers: int,
     options: RunOptions,
+    data: str | None = None,
 ) -> int:
     """``cspsearch run``; returns the exit code (1 when a worker did not finish)."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own line per trial instead
     space = override_train(load_space(space_arg), **overrides)
+    if data:
+        space = override_data(space, data)
+        overrides = {**overrides, "data": data.partition(":")[0]}
     name = study_name or default_study_name(space.name, overrides)
+    _check_data(space, options)
     if n_workers > 1:
         check_storage(storage, n_workers)
     chosen = make_sampler(sampler or space.sampler, seed, space, n_workers > 1)  # may refuse
@@ -153,6 +159,15 @@ def _run_trials(
             join_study(study, objective, timeout, [progress.on_trial])
         else:
             run_study(study, objective, total or 0, timeout, [progress.on_trial], quota=quota)
+
+
+def _check_data(space: SearchSpace, options: RunOptions) -> None:
+    """Load the dataset now (it is cached for the trials): a missing or corrupt one is a
+    DataError before anything is written."""
+    from cspsearch.data import load_dataset
+    from cspsearch.objective import pick_device
+
+    load_dataset(space.data, pick_device(options.device))
 
 
 def _worker_args(name: str, storage: str, seed: int | None, options: RunOptions) -> list[str]:

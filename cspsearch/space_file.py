@@ -77,6 +77,16 @@ def override_train(space: SearchSpace, **values: Any) -> SearchSpace:
     return dataclasses.replace(space, train=train)
 
 
+def override_data(space: SearchSpace, spec: str) -> SearchSpace:
+    """A copy of ``space`` reading the dataset ``NAME[:PATH]`` (``--data``), validated."""
+    name, _, path = spec.partition(":")
+    values = {
+        "dataset": _parse_fixed("--data", "data.dataset", name, RULES["data"]["dataset"]),
+        "path": path,
+    }
+    return dataclasses.replace(space, data=dataclasses.replace(space.data, **values))
+
+
 def space_from_dict(stored: dict[str, Any]) -> SearchSpace:
     """Rebuild a space from ``SearchSpace.to_dict()`` (stored with each study), validated."""
     raw = {k: stored[k] for k in ("description", "model", "train", "objectives", "budget")}

@@ -17,6 +17,7 @@ from torch import nn
 
 from cspsearch.configs import TrainConfig
 from cspsearch.data import Dataset
+from cspsearch.data import augment
 from cspsearch.errors import TrainDiverged
 from cspsearch.errors import TrialTimeout
 
@@ -93,7 +94,8 @@ def train_briefly(
             for group in optimizer.param_groups:
                 group["lr"] = get_lr(step, total, cfg)
             idx = order[i : i + cfg.batch_size]
-            loss = F.cross_entropy(model(data.train_x[idx]), data.train_y[idx])
+            x = augment(data.train_x[idx], generator) if data.augment else data.train_x[idx]
+            loss = F.cross_entropy(model(x), data.train_y[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
