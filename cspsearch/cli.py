@@ -319,4 +319,8 @@ def _size(size: int | None) -> str:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # outside a command's own handling (imports, shutdown)
+        typer.secho("interrupted", fg="yellow", err=True)
+        raise SystemExit(130) from None

@@ -107,7 +107,7 @@ def test_dashboard_serves_a_live_study(
         assert errors == [] and reads[0] > 3
         for _ in range(60):  # the dashboard caches trials for up to 10 s
             study = get(f"{base}/api/studies/{study_id}")
-            if len(study["trials"]) == 5:
+            if [t["state"] for t in study["trials"]] == ["Complete"] * 5:
                 break
             time.sleep(0.5)
         assert [t["state"] for t in study["trials"]] == ["Complete"] * 5

@@ -139,6 +139,7 @@ def test_ctrl_c_marks_the_running_trial_failed(tmp_path: Path) -> None:
     wait_for_running(storage, "slow")
     run.send_signal(signal.SIGINT)
     output = run.communicate(timeout=120)[0]
-    assert run.returncode == 130 and "interrupted" in output and "Traceback" not in output
+    assert run.returncode == 130, output
+    assert "interrupted" in output and "Traceback" not in output
     final = trials(storage, "slow")
     assert [t.state.name for t in final] == ["FAIL"] and final[0].user_attrs["interrupted"]
