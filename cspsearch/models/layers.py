@@ -1,4 +1,4 @@
-"""The raw building blocks every family shares: conv + BN + activation, the γ split, rounding."""
+"""The raw building blocks every family shares: conv + BN + activation, and the γ split."""
 
 from __future__ import annotations
 
@@ -38,13 +38,6 @@ class ConvBnAct(nn.Sequential):
             nn.BatchNorm2d(out_chs),
             get_activation(act),
         )
-
-
-def make_divisible(value: float, divisor: int = 8) -> int:
-    """Round a channel count to a multiple of ``divisor``, never more than 10% below ``value``
-    (the rule of timm and the MobileNet papers)."""
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
 
 
 def split_channels(channels: int, split_ratio: float, divisor: int = 1) -> tuple[int, int]:

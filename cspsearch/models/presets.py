@@ -17,7 +17,9 @@ RESNET_STEM = dict(stem_width=64, stem_kernel=7, stem_stride=4, stem_pool=True)
 DARKNET_STEM = dict(stem_width=32, stem_kernel=3, stem_stride=1)
 
 
-def _make_divisible(value: float, divisor: int = 8) -> int:
+def make_divisible(value: float, divisor: int = 8) -> int:
+    """Round a channel count to a multiple of ``divisor``, never more than 10% below ``value``
+    (the rule of timm and the MobileNet papers)."""
     rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
     return rounded + divisor if rounded < 0.9 * value else rounded
 
@@ -26,13 +28,13 @@ def _cs3(width: float, depth: float) -> ModelConfig:
     return ModelConfig(
         family="csp_darknet",
         num_stages=4,
-        stem_width=_make_divisible(64 * width),
+        stem_width=make_divisible(64 * width),
         stem_convs=2,
         stem_kernel=3,
         stem_stride=2,
         activation="silu",
         fusion="first",
-        out_chs=tuple(_make_divisible(c * width) for c in (128, 256, 512, 1024)),
+        out_chs=tuple(make_divisible(c * width) for c in (128, 256, 512, 1024)),
         depth=tuple(int(d * depth) for d in (3, 6, 9, 3)),
         stride=2,
         bottle_ratio=1.0,
