@@ -17,7 +17,7 @@ from typing import Any
 
 FUSIONS = ("none", "first", "last", "full")
 # Registered model families (cspsearch.models registers the builders; a test keeps both equal).
-FAMILIES = ("csp_densenet", "csp_resnet", "csp_resnext", "csp_darknet")
+FAMILIES = ("csp_densenet", "csp_resnet", "csp_resnext", "csp_darknet", "csp_peleenet")
 DATASETS = ("digits", "cifar10", "cifar100", "imagefolder")
 PER_STAGE = frozenset(
     {

@@ -35,5 +35,6 @@ def build_model(cfg: ModelConfig) -> nn.Module:
 
 from cspsearch.models import backbones  # noqa: E402,F401  (registers its families)
 from cspsearch.models import densenet  # noqa: E402,F401  (registers its family)
+from cspsearch.models import peleenet  # noqa: E402,F401  (registers its family)
 
 __all__ = ["FAMILIES", "build_model", "register_family"]

@@ -114,7 +114,46 @@ PRESETS: dict[str, tuple[ModelConfig, int]] = {  # name → (config, reference i
     "cs3darknet_m": (_cs3(0.75, 0.67), 256),
     "cs3darknet_l": (_cs3(1.0, 1.0), 256),
     "cs3darknet_x": (_cs3(1.25, 1.33), 256),
+    # PeleeNet (Wang, Li & Ling 2018) and the CSPNet paper's CSPPeleeNet (full, γ = 0.5).
+    "peleenet": (
+        ModelConfig(
+            family="csp_peleenet",
+            num_stages=4,
+            stem_width=32,
+            growth_rate=32,
+            depth=(3, 4, 8, 6),
+            bottle_ratio=(1.0, 2.0, 4.0, 4.0),
+            compression=1.0,
+            fusion="none",
+            **IMAGENET,
+        ),
+        224,
+    ),
+    "csppeleenet": (
+        ModelConfig(
+            family="csp_peleenet",
+            num_stages=4,
+            stem_width=32,
+            growth_rate=32,
+            depth=(3, 4, 8, 6),
+            bottle_ratio=(1.0, 2.0, 4.0, 4.0),
+            compression=1.0,
+            fusion="full",
+            split_ratio=0.5,
+            **IMAGENET,
+        ),
+        224,
+    ),
 }
+
+# The CSPNet paper's PeleeNet ablation (Table 1): compute change against PeleeNet, in percent.
+PAPER_ABLATION = [
+    ("full", 0.5, -13.0),
+    ("last", 0.5, -21.0),
+    ("first", 0.5, -26.0),
+    ("last", 0.25, -11.0),
+    ("full", 0.25, -3.0),
+]
 
 
 def preset(name: str, **changes: Any) -> tuple[ModelConfig, int]:

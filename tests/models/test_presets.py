@@ -33,7 +33,31 @@ EXACT = {"cspresnet50": 21_616_168, "cspdarknet53": 27_642_184}
 
 
 def test_every_preset_has_a_reference() -> None:
-    assert set(PRESETS) == set(REFERENCE)
+    assert set(PRESETS) == set(REFERENCE) | {"peleenet", "csppeleenet"}
+
+
+def test_peleenet_matches_the_paper() -> None:
+    # PeleeNet: 2.8 M parameters, 508 M multiply-adds at 224×224 (CSPNet's table: 1.017 BFLOPs).
+    cfg, size = PRESETS["peleenet"]
+    report = count_macs(build_model(cfg), size, 3)
+    assert round(report.params / 1e6, 1) == 2.8
+    conv = report.by_operator["conv"] + report.by_operator["linear"]
+    assert abs(conv / 508e6 - 1) < 0.01
+
+
+def test_model_ablation_prints_every_variant_against_the_paper() -> None:
+    result = CliRunner().invoke(app, ["model", "ablation"])
+    assert result.exit_code == 0, result.stderr
+    rows = {tuple(line.split()[:2]): line.split() for line in result.stdout.splitlines()[2:]}
+    assert set(rows) == {
+        ("full", "0.5"),
+        ("last", "0.5"),
+        ("first", "0.5"),
+        ("last", "0.25"),
+        ("full", "0.25"),
+    }
+    # The one variant our transition widths reproduce within 3 points (see the README).
+    assert abs(float(rows[("last", "0.25")][5])) <= 3.0
 
 
 @pytest.mark.slow
