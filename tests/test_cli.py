@@ -104,7 +104,13 @@ def test_debug_shows_the_traceback() -> None:
 def test_spaces_list_and_show() -> None:
     code, out, _ = invoke("spaces")
     lines = {line.split()[0]: line for line in out.splitlines()}
-    assert code == 0 and set(lines) == {"csp_densenet", "csp_resnet", "csp_resnext", "csp_darknet"}
+    assert code == 0 and set(lines) == {
+        "csp_densenet",
+        "csp_resnet",
+        "csp_resnext",
+        "csp_darknet",
+        "csp_peleenet",
+    }
     assert "5,760 combinations" in lines["csp_densenet"]
     code, out, _ = invoke("spaces", "show", "csp_densenet")
     assert code == 0 and "fusion: {choices: [none, first, last, full]}" in out

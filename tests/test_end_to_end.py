@@ -42,7 +42,7 @@ def test_quick_run_and_report_of_the_bundled_space(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("space", ["csp_resnet", "csp_resnext", "csp_darknet"])
+@pytest.mark.parametrize("space", ["csp_resnet", "csp_resnext", "csp_darknet", "csp_peleenet"])
 def test_every_bundled_space_runs(space: str, tmp_path: Path) -> None:
     run = cspsearch(tmp_path, "run", "--space", space, "--n-trials", "3", "--epochs", "1")
     assert run.returncode == 0, run.stderr
