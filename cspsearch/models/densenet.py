@@ -10,6 +10,8 @@ configs, not DenseNet-BC's pre-activation BN → ReLU → conv.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -36,9 +38,14 @@ class DenseLayer(nn.Module):
 
 def dense_block(in_chs: int, depth: int, growth_rate: int, bottleneck: int) -> nn.Sequential:
     """``depth`` dense layers; output width ``in_chs + depth · growth_rate``."""
-    return nn.Sequential(
-        *(DenseLayer(in_chs + i * growth_rate, growth_rate, bottleneck) for i in range(depth))
-    )
+    return layers(in_chs, depth, growth_rate, lambda c: DenseLayer(c, growth_rate, bottleneck))
+
+
+def layers(
+    in_chs: int, depth: int, growth_rate: int, make_layer: Callable[[int], nn.Module]
+) -> nn.Sequential:
+    """``depth`` layers that each add ``growth_rate`` channels to their input."""
+    return nn.Sequential(*(make_layer(in_chs + i * growth_rate) for i in range(depth)))
 
 
 def plan(cfg: ModelConfig) -> list[StageWidths]:
@@ -63,16 +70,30 @@ def plan(cfg: ModelConfig) -> list[StageWidths]:
 
 
 class CspDenseNet(nn.Module):
-    def __init__(self, cfg: ModelConfig) -> None:
+    """Stem → dense stages on the plan's widths → pool → linear. ``stem`` and ``make_layer``
+    (input width, stage index → one dense layer) let a dense family (PeleeNet) swap its parts."""
+
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        stem: nn.Module | None = None,
+        make_layer: Callable[[int, int], nn.Module] | None = None,
+    ) -> None:
         super().__init__()
         widths = plan(cfg)
-        self.stem = ConvBnAct(cfg.in_chans, cfg.stem_width, 3)
+        make_layer = make_layer or (lambda c, i: DenseLayer(c, cfg.growth_rate[i], cfg.bottleneck))
+        self.stem = stem if stem is not None else ConvBnAct(cfg.in_chans, cfg.stem_width, 3)
         self.stages = nn.Sequential(
             *(
                 CSPStage(
                     w,
                     cfg.fusion[i],
-                    dense_block(w.blocks_in, cfg.depth[i], cfg.growth_rate[i], cfg.bottleneck),
+                    layers(
+                        w.blocks_in,
+                        cfg.depth[i],
+                        cfg.growth_rate[i],
+                        lambda c, i=i: make_layer(c, i),
+                    ),
                     down=nn.AvgPool2d(2) if i > 0 else nn.Identity(),
                 )
                 for i, w in enumerate(widths)

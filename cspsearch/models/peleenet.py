@@ -16,8 +16,7 @@ from torch import nn
 
 from cspsearch.configs import ModelConfig
 from cspsearch.models import register_family
-from cspsearch.models.csp_stage import CSPStage
-from cspsearch.models.densenet import plan
+from cspsearch.models.densenet import CspDenseNet
 from cspsearch.models.layers import ConvBnAct
 
 
@@ -51,39 +50,11 @@ class TwoWayDenseLayer(nn.Module):
         return torch.cat((x, self.branch1(x), self.branch2(x)), dim=1)
 
 
-class CspPeleeNet(nn.Module):
-    def __init__(self, cfg: ModelConfig) -> None:
-        super().__init__()
-        widths = plan(cfg)
-        self.stem = StemBlock(cfg.in_chans, cfg.stem_width)
-        self.stages = nn.Sequential(
-            *(
-                CSPStage(
-                    w,
-                    cfg.fusion[i],
-                    nn.Sequential(
-                        *(
-                            TwoWayDenseLayer(
-                                w.blocks_in + j * cfg.growth_rate[i],
-                                cfg.growth_rate[i],
-                                cfg.bottle_ratio[i],
-                            )
-                            for j in range(cfg.depth[i])
-                        )
-                    ),
-                    down=nn.AvgPool2d(2) if i > 0 else nn.Identity(),
-                )
-                for i, w in enumerate(widths)
-            )
-        )
-        self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1].out, cfg.num_classes)
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x)))
-
-
 @register_family("csp_peleenet")
 def csp_peleenet(cfg: ModelConfig) -> nn.Module:
-    return CspPeleeNet(cfg)
+    # The CSPDenseNet network with PeleeNet's stem block and two-way layers.
+    return CspDenseNet(
+        cfg,
+        StemBlock(cfg.in_chans, cfg.stem_width),
+        lambda c, i: TwoWayDenseLayer(c, cfg.growth_rate[i], cfg.bottle_ratio[i]),
+    )
