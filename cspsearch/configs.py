@@ -18,7 +18,11 @@ from typing import Any
 FUSIONS = ("none", "first", "last", "full")
 # Registered model families (cspsearch.models registers the builders; a test keeps both equal).
 FAMILIES = ("csp_densenet", "csp_resnet", "csp_resnext", "csp_darknet", "csp_peleenet")
-DATASETS = ("digits", "cifar10", "cifar100", "imagefolder")
+DATASETS = ("digits", "cifar10", "cifar100", "imagefolder", "shapes", "coco")
+DETECTION_DATASETS = ("shapes", "coco")  # a space reading one of these trains a detector
+NECKS = ("fpn", "gfm", "efm")  # kept equal to cspsearch.models.necks.NECKS by a test
+ATTENTIONS = ("none", "sam", "se")
+BOX_LOSSES = ("iou", "giou", "diou", "ciou")
 PER_STAGE = frozenset(
     {
         "depth",
@@ -148,6 +152,20 @@ class DataConfig:
     split_seed: int = 0  # the split is the same for every trial of a study
     path: str = ""  # folder of cifar10 / cifar100 / imagefolder data
     augment: bool = False  # random crop (4-pixel padding) and horizontal flip while training
+    images: int = 1000  # images the built-in synthetic ``shapes`` dataset generates
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """The detection neck and head on top of a backbone (a space's ``detector:`` section)."""
+
+    neck: str = "efm"  # fpn / gfm / efm (models/necks.py)
+    neck_width: int = 32  # channels of every pyramid level after the neck
+    maxout: bool = True  # compress each fusion's concatenation with Maxout
+    maxout_size: int = 2  # channels per Maxout group
+    spp: bool = False  # spatial pyramid pooling on the coarsest level
+    attention: str = "none"  # none / sam / se, on each fused level
+    box_loss: str = "giou"  # iou / giou / diou / ciou
 
 
 def per_stage(value: Any, num_stages: int, name: str = "value") -> tuple:
@@ -195,6 +213,15 @@ RULES: dict[str, dict[str, Rule]] = {
         "seed": _int(0, 2**31 - 1),
         "seeds": _int(1, 100),
     },
+    "detector": {
+        "neck": _one_of(NECKS),
+        "neck_width": _int(4, 4096),
+        "maxout": _bool,
+        "maxout_size": _int(2, 16),
+        "spp": _bool,
+        "attention": _one_of(ATTENTIONS),
+        "box_loss": _one_of(BOX_LOSSES),
+    },
     "data": {
         "dataset": _one_of(DATASETS),
         "input_size": _int(8, 1024),
@@ -203,11 +230,17 @@ RULES: dict[str, dict[str, Rule]] = {
         "split_seed": _int(0, 2**31 - 1),
         "path": _text,
         "augment": _bool,
+        "images": _int(1, 1_000_000),
     },
 }
 
 # The dataclass that each section of a space file fills.
-SECTION_CONFIGS = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
+SECTION_CONFIGS = {
+    "model": ModelConfig,
+    "train": TrainConfig,
+    "data": DataConfig,
+    "detector": DetectorConfig,
+}
 
 
 def field_names(section: str) -> list[str]:
