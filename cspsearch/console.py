@@ -31,8 +31,9 @@ def trial_line(trial: optuna.trial.FrozenTrial, pareto_size: int) -> str:
         outcome = f"[yellow]over budget[/yellow] ({escape(a['infeasible'])}), not trained"
     else:
         copied = f" (same as trial {a['duplicate_of']})" if "duplicate_of" in a else ""
+        score = "val_ap50" if "val_ap50" in a else "val_accuracy"
         outcome = (
-            f"val_accuracy {a.get('val_accuracy', 0):.4f} · {a.get('macs', 0) / 1e6:.2f} "
+            f"{score} {a.get(score, 0):.4f} · {a.get('macs', 0) / 1e6:.2f} "
             f"MMACs · {a.get('trial_time_s', 0):.1f} s{copied}"
         )
     return f"trial {trial.number}: {escape(params)} → {outcome} · Pareto set {pareto_size}"

@@ -58,7 +58,7 @@ def best_rows(data: ReportData, k: int) -> list[TrialRow]:
     """The Pareto set by score (best first), then the other evaluated trials by score."""
     evaluated = sorted(
         (r for r in data.rows if r.evaluated),
-        key=lambda r: (not r.pareto, -(r.val_accuracy or 0), r.macs or 0),
+        key=lambda r: (not r.pareto, -(r.score or 0), r.macs or 0),
     )
     return evaluated[:k]
 
@@ -68,8 +68,8 @@ def space_text(data: ReportData, space: dict[str, Any], row: TrialRow) -> str:
     model = {k: v for k, v in row.config["model"].items() if k not in SET_BY_DATA}
     doc = {
         "description": (
-            f"Trial {row.number} of study {data.study_name}: validation accuracy "
-            f"{row.val_accuracy:.4f} at {(row.macs or 0) / 1e6:.3f} MMACs."
+            f"Trial {row.number} of study {data.study_name}: validation {data.metric} "
+            f"{row.score:.4f} at {(row.macs or 0) / 1e6:.3f} MMACs."
         ),
         "model": model,
         "train": row.config["train"],

@@ -57,9 +57,7 @@ class FactorLevel(NamedTuple):
         return f"{_signed(self.delta_macs_pct, '.0f')}% MACs, {_signed(self.delta_metric_pp)} acc"
 
 
-def factor_tables(
-    rows: Sequence[TrialRow], metric: str = "val_accuracy"
-) -> dict[str, list[FactorLevel]]:
+def factor_tables(rows: Sequence[TrialRow], metric: str = "score") -> dict[str, list[FactorLevel]]:
     """One table per searched factor over the evaluated trials: each level's trial count,
     score interval, mean MACs and parameters, and change against the factor's reference."""
     evaluated = [r for r in rows if r.evaluated]
@@ -110,7 +108,7 @@ class Comparison(NamedTuple):
     macs_pct: Interval  # MACs(b) / MACs(a) − 1 over pairs, percent
 
 
-def paired_comparisons(rows: Sequence[TrialRow], metric: str = "val_accuracy") -> list[Comparison]:
+def paired_comparisons(rows: Sequence[TrialRow], metric: str = "score") -> list[Comparison]:
     """Compare architectures that differ in one factor only, level against level.
 
     Trials are matched on every other searched parameter; several trials of one architecture

@@ -15,6 +15,7 @@ import optuna
 from optuna.trial import TrialState
 
 from cspsearch.report.pareto import pareto_mask
+from cspsearch.space import SCORES
 
 
 class TrialRow(NamedTuple):
@@ -23,8 +24,8 @@ class TrialRow(NamedTuple):
     params: dict[str, Any]  # the searched values, as Optuna stored them
     config: dict[str, Any]  # the full model and training config
     values: dict[str, float]  # objective name → value (complete trials only)
-    val_accuracy: float | None
-    test_accuracy: float | None
+    score: float | None  # the validation score: accuracy, or AP50 / AP for detection
+    test_score: float | None  # the same score on the test split
     macs: int | None
     flops: int | None
     n_params: int | None
@@ -53,6 +54,7 @@ class ReportData(NamedTuple):
     versions: dict[str, str]
     device: str
     importances: dict[str, dict[str, float]]  # objective → parameter → PED-ANOVA importance
+    metric: str = "accuracy"  # what TrialRow.score measures: accuracy, AP50 or AP
 
     def count(self, predicate: Any) -> int:
         return sum(1 for r in self.rows if predicate(r))
@@ -63,7 +65,8 @@ def collect(storage: optuna.storages.BaseStorage | str, study_name: str) -> Repo
     study = optuna.load_study(study_name=study_name, storage=storage)
     names = study.metric_names or [f"objective_{i}" for i in range(len(study.directions))]
     objectives = {n: d.name.lower() for n, d in zip(names, study.directions)}
-    rows = [_row(t, names) for t in study.get_trials(deepcopy=False)]
+    score = next((n for n in names if n in SCORES), "val_accuracy")
+    rows = [_row(t, names, score) for t in study.get_trials(deepcopy=False)]
     # A reused duplicate is the same architecture, not another point of the front.
     distinct = [r for r in rows if r.evaluated and r.duplicate_of is None]
     front = pareto_mask(
@@ -84,6 +87,7 @@ def collect(storage: optuna.storages.BaseStorage | str, study_name: str) -> Repo
         versions=first.user_attrs["versions"] if first else {},
         device=str(first.user_attrs.get("device", "")) if first else "",
         importances=_importances(study, {r.number for r in evaluated}, objectives),
+        metric=SCORES.get(score, "accuracy"),
     )
 
 
@@ -118,7 +122,7 @@ def _importances(
     return out
 
 
-def _row(t: optuna.trial.FrozenTrial, names: list[str]) -> TrialRow:
+def _row(t: optuna.trial.FrozenTrial, names: list[str], score: str) -> TrialRow:
     a = t.user_attrs
     complete = t.state == TrialState.COMPLETE
     feasible = all(v <= 0 for v in t.constraints.values())
@@ -130,8 +134,8 @@ def _row(t: optuna.trial.FrozenTrial, names: list[str]) -> TrialRow:
         params=dict(t.params),
         config=a.get("config", {}),
         values=dict(zip(names, t.values)) if complete and t.values else {},
-        val_accuracy=a.get("val_accuracy"),
-        test_accuracy=a.get("test_accuracy"),
+        score=a.get(score),
+        test_score=a.get("test_" + score.removeprefix("val_")),
         macs=a.get("macs"),
         flops=a.get("flops"),
         n_params=a.get("params"),

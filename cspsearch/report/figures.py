@@ -29,12 +29,12 @@ LAYOUT = dict(
 )
 
 
-def hover(r: TrialRow) -> str:
+def hover(r: TrialRow, metric: str = "accuracy") -> str:
     """One trial's architecture and numbers, for a point's hover box."""
     params = "<br>".join(f"{k} = {v}" for k, v in sorted(r.params.items()))
     return (
         f"trial {r.number} ({'baseline' if r.baseline else 'CSP'})<br>{params}<br>"
-        f"val accuracy {_fmt(r.val_accuracy, '.4f')}, test {_fmt(r.test_accuracy, '.4f')}<br>"
+        f"val {metric} {_fmt(r.score, '.4f')}, test {_fmt(r.test_score, '.4f')}<br>"
         f"{_fmt(r.macs and r.macs / 1e6, '.3f')} MMACs, {_fmt(r.n_params, ',')} params"
     )
 
@@ -58,7 +58,7 @@ def pareto_figure(datasets: Sequence[ReportData], x: str = "macs") -> go.Figure:
             fig.add_trace(
                 go.Scatter(
                     x=[getattr(r, field) * scale for r in group],
-                    y=[r.val_accuracy for r in group],
+                    y=[r.score for r in group],
                     mode="markers",
                     name=f"{data.study_name}: {name}" if many else name,
                     marker=dict(
@@ -67,18 +67,16 @@ def pareto_figure(datasets: Sequence[ReportData], x: str = "macs") -> go.Figure:
                         size=12 if base else 9,
                         line=dict(width=1, color="white"),
                     ),
-                    text=[hover(r) for r in group],
+                    text=[hover(r, data.metric) for r in group],
                     hoverinfo="text",
                 )
             )
-        mask = pareto_mask(
-            [[r.val_accuracy, getattr(r, field)] for r in rows], ["maximize", "minimize"]
-        )
+        mask = pareto_mask([[r.score, getattr(r, field)] for r in rows], ["maximize", "minimize"])
         front = sorted((r for r, m in zip(rows, mask) if m), key=lambda r: getattr(r, field))
         fig.add_trace(
             go.Scatter(
                 x=[getattr(r, field) * scale for r in front],
-                y=[r.val_accuracy for r in front],
+                y=[r.score for r in front],
                 mode="lines",
                 name=f"{data.study_name}: Pareto front" if many else "Pareto front",
                 line=dict(shape="hv", width=2, color=STUDY_COLORS[k % 5] if many else "#d62728"),
@@ -94,7 +92,9 @@ def pareto_figure(datasets: Sequence[ReportData], x: str = "macs") -> go.Figure:
             annotation_text="budget",
             annotation_position="top left",
         )
-    fig.update_layout(xaxis_title=label, yaxis_title="validation accuracy", height=520, **LAYOUT)
+    fig.update_layout(
+        xaxis_title=label, yaxis_title=f"validation {datasets[0].metric}", height=520, **LAYOUT
+    )
     return fig
 
 
@@ -113,7 +113,10 @@ def hypervolume_figure(datasets: Sequence[ReportData]) -> go.Figure:
             )
         )
     fig.update_layout(
-        xaxis_title="trial", yaxis_title="hypervolume (accuracy × MACs)", height=360, **LAYOUT
+        xaxis_title="trial",
+        yaxis_title=f"hypervolume ({datasets[0].metric} × MACs)",
+        height=360,
+        **LAYOUT,
     )
     return fig
 
@@ -159,8 +162,8 @@ def parallel_figure(data: ReportData) -> go.Figure:
             )
         )
     dims.append(dict(label="MMACs", values=[r.macs / 1e6 for r in rows]))
-    accuracy = [r.val_accuracy for r in rows]
-    dims.append(dict(label="val accuracy", values=accuracy))
+    accuracy = [r.score for r in rows]
+    dims.append(dict(label=f"val {data.metric}", values=accuracy))
     fig = go.Figure(
         go.Parcoords(
             line=dict(color=accuracy, colorscale="Viridis", showscale=True), dimensions=dims

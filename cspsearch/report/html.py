@@ -74,7 +74,7 @@ def render(datasets: Sequence[ReportData]) -> str:
     parts = [
         f"<h1>{title}</h1>",
         *(_header(d, len(datasets) > 1) for d in datasets),
-        "<h2>Accuracy vs compute</h2>",
+        f"<h2>{escape(datasets[0].metric)} vs compute</h2>",
         fig.add(pareto_figure(datasets, "macs")),
         fig.add(pareto_figure(datasets, "params")),
         *([fig.add(pareto_figure(datasets, "latency"))] if _measured(datasets) else []),
@@ -99,7 +99,7 @@ def render(datasets: Sequence[ReportData]) -> str:
         "<h2>Pareto-optimal architectures</h2>",
         _side(datasets, [tables.pareto_architectures(d) for d in datasets]),
         "<h2>All trials</h2>",
-        _side(datasets, [tables.trials_table(d.rows) for d in datasets]),
+        _side(datasets, [tables.trials_table(d.rows, d.metric) for d in datasets]),
     ]
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
@@ -151,7 +151,9 @@ def _factor_section(datasets: Sequence[ReportData]) -> str:
             _side(
                 datasets,
                 [
-                    tables.factor_table(t[factor]) if factor in t else "<p>not searched</p>"
+                    tables.factor_table(t[factor], datasets[0].metric)
+                    if factor in t
+                    else "<p>not searched</p>"
                     for t in per_study
                 ],
             )

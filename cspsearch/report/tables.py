@@ -50,12 +50,12 @@ def ci(
     return f"<td data-v='{low}'>[{format(low, spec)}, {format(high, spec)}]</td>"
 
 
-def factor_table(levels: list[FactorLevel]) -> str:
+def factor_table(levels: list[FactorLevel], metric: str = "accuracy") -> str:
     """One factor: per level, trials, accuracy (%) with its interval, MACs, params, change."""
     head = (
         "level",
         "trials",
-        "val acc %",
+        f"val {metric} %",
         "95% CI",
         "mean MMACs",
         "mean params",
@@ -100,13 +100,14 @@ def pareto_architectures(data: ReportData) -> str:
     front = sorted((r for r in data.rows if r.pareto), key=lambda r: r.macs or 0)
     if not front:
         return "<p>No evaluated, feasible trial yet.</p>"
-    head = ("trial", "fusion", "val acc", "test acc", "MMACs", "params", "configuration")
+    m = data.metric
+    head = ("trial", "fusion", f"val {m}", f"test {m}", "MMACs", "params", "configuration")
     rows = [
         [
             num(r.number, "d"),
             text(r.fusion),
-            num(r.val_accuracy, ".4f"),
-            num(r.test_accuracy, ".4f"),
+            num(r.score, ".4f"),
+            num(r.test_score, ".4f"),
             num((r.macs or 0) / 1e6, ".3f"),
             num(r.n_params, ","),
             _code(json.dumps(r.config.get("model", r.config))),
@@ -126,14 +127,14 @@ def pareto_architectures(data: ReportData) -> str:
     )
 
 
-def trials_table(rows: list[TrialRow]) -> str:
+def trials_table(rows: list[TrialRow], metric: str = "accuracy") -> str:
     head = (
         "trial",
         "state",
         "fusion",
         "parameters",
-        "val acc",
-        "test acc",
+        f"val {metric}",
+        f"test {metric}",
         "MMACs",
         "MFLOPs",
         "params",
@@ -159,8 +160,8 @@ def trials_table(rows: list[TrialRow]) -> str:
                 text(r.state),
                 text(r.fusion),
                 text(params),
-                num(r.val_accuracy, ".4f"),
-                num(r.test_accuracy, ".4f"),
+                num(r.score, ".4f"),
+                num(r.test_score, ".4f"),
                 num(r.macs and r.macs / 1e6, ".3f"),
                 num(r.flops and r.flops / 1e6, ".3f"),
                 num(r.n_params, ","),
