@@ -342,6 +342,28 @@ def _size(size: int | None) -> str:
     return "continuous" if size is None else f"{size:,} combinations"
 
 
+data_app = typer.Typer(help="Datasets: generate the synthetic detection data.")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("make-shapes")
+def data_make_shapes(
+    out_dir: Path = typer.Argument(..., help="New (or empty) folder to write."),
+    images: int = typer.Option(800, min=1, help="Number of images."),
+    size: int = typer.Option(64, min=32, max=1024, help="Image side in pixels."),
+    seed: int = typer.Option(0, min=0, help="Same seed, same dataset."),
+) -> None:
+    """Write a synthetic shapes detection dataset: PNG images + annotations.json (COCO)."""
+    with user_errors():
+        import json
+
+        from cspsearch.detection.shapes import make_shapes
+
+        path = make_shapes(out_dir, images, size, seed)
+        objects = len(json.loads(path.read_text(encoding="utf-8"))["annotations"])
+        typer.echo(f"{path}: {images} images, {objects} objects")
+
+
 def main() -> None:
     try:
         app()
