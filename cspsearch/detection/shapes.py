@@ -87,6 +87,7 @@ def _write_atomically(out: Path, images: int, size: int, seed: int) -> None:
                     _annotation(len(coco["annotations"]) + 1, index, box, label)
                 )
         (tmp / "annotations.json").write_text(json.dumps(coco, indent=1), encoding="utf-8")
+        tmp.chmod(0o755)  # mkdtemp's 0700 would keep the dataset private
         os.rename(tmp, out)  # atomic; fails if another process already filled ``out``
     finally:
         if tmp.exists():
@@ -94,17 +95,13 @@ def _write_atomically(out: Path, images: int, size: int, seed: int) -> None:
 
 
 def _coco_header(images: int, size: int, seed: int) -> dict:
-    info = {
-        "description": "cspsearch synthetic shapes",
-        "version": str(VERSION),
-        "images": images,
-        "size": size,
-        "seed": seed,
-    }
-    categories = [
+    # No date in ``info``: the same parameters must give byte-identical json.
+    info = {"description": "cspsearch synthetic shapes", "version": str(VERSION)}
+    info.update(images=images, size=size, seed=seed)
+    cats = [
         {"id": i + 1, "name": name, "supercategory": "shape"} for i, name in enumerate(CLASSES)
     ]
-    return {"info": info, "images": [], "annotations": [], "categories": categories}
+    return {"info": info, "images": [], "annotations": [], "categories": cats}
 
 
 def _annotation(ann_id: int, image_id: int, box: tuple[int, ...], label: int) -> dict:
