@@ -1,4 +1,5 @@
-"""Optuna trial → (ModelConfig, TrainConfig): the only module that calls ``trial.suggest_*``."""
+"""Optuna trial → (ModelConfig, TrainConfig[, DetectorConfig]): the only module that calls
+``trial.suggest_*``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 import optuna
 
+from cspsearch.configs import DetectorConfig
 from cspsearch.configs import ModelConfig
 from cspsearch.configs import TrainConfig
 from cspsearch.space import Choice
@@ -30,6 +32,16 @@ def sample_config(space: SearchSpace, trial: optuna.Trial) -> tuple[ModelConfig,
         model[key] = _suggest(trial, key, value)
     train = {key: _suggest(trial, key, value) for key, value in space.train.items()}
     return ModelConfig(**model), TrainConfig(**train)
+
+
+def sample_detector(space: SearchSpace, trial: optuna.Trial) -> DetectorConfig:
+    """Draw the neck and head; ``maxout_size`` is only suggested when Maxout is on."""
+    out: dict[str, Any] = {}
+    for key in sorted(space.detector, key=lambda k: k == "maxout_size"):  # maxout_size last
+        if key == "maxout_size" and not out.get("maxout", DetectorConfig.maxout):
+            continue  # conditional, like split_ratio: no Maxout, no group size
+        out[key] = _suggest(trial, key, space.detector[key])
+    return DetectorConfig(**out)
 
 
 def _unfused_as_default(value: Any, fusion: Any, num_stages: int) -> Any:

@@ -12,17 +12,29 @@ import itertools
 import json
 import math
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
+from cspsearch.configs import DETECTION_DATASETS
 from cspsearch.configs import DataConfig
 from cspsearch.configs import ModelConfig
 
 # What a trial can be scored on, and limited by before training (latency: ms at batch 1 on the
 # trial's device; activations: fvcore's count, a proxy for memory traffic).
-OBJECTIVES = ("val_accuracy", "macs", "flops", "params", "latency", "activations")
+OBJECTIVES = (
+    "val_accuracy",
+    "val_ap50",
+    "val_ap",
+    "macs",
+    "flops",
+    "params",
+    "latency",
+    "activations",
+)
+SCORES = {"val_accuracy": "accuracy", "val_ap50": "AP50", "val_ap": "AP"}  # higher is better
 BUDGETS = ("macs", "params", "latency", "activations")
 SAMPLERS = ("tpe", "nsga2", "gp", "random", "grid")
-TOP_KEYS = ("description", "model", "train", "data", "objectives", "budget", "study")
+TOP_KEYS = ("description", "model", "train", "detector", "data", "objectives", "budget", "study")
 STUDY_KEYS = ("n_trials", "sampler", "timeout", "baseline_first")
 
 
@@ -73,11 +85,16 @@ class SearchSpace:
     sampler: str = "tpe"
     timeout: float | None = None
     baseline_first: bool = True  # a new study's first trial is the plain network (fusion none)
+    detector: dict[str, Any] = field(default_factory=dict)  # neck and head; detection only
+
+    @property
+    def is_detection(self) -> bool:
+        return self.data.dataset in DETECTION_DATASETS
 
     def searched(self) -> dict[str, Spec]:
         """Optuna parameter name → spec, for every searched value (per-stage ones as key_i)."""
         out: dict[str, Spec] = {}
-        for section in (self.model, self.train):
+        for section in (self.model, self.train, self.detector):
             for key, value in section.items():
                 if isinstance(value, tuple):
                     out.update({f"{key}_{i}": v for i, v in enumerate(value) if is_spec(v)})
@@ -110,7 +127,8 @@ class SearchSpace:
 
     def fingerprint(self) -> str:
         """Hash of what decides a trial's meaning (not the file's path or run defaults)."""
-        keep = {k: v for k, v in self.to_dict().items() if k in ("model", "train", "data")}
+        sections = ("model", "train", "data", "detector")
+        keep = {k: v for k, v in self.to_dict().items() if k in sections and v != {}}
         keep["objectives"], keep["budget"] = self.objectives, self.budget
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -135,7 +153,7 @@ def _space_size(space: SearchSpace) -> int | None:
         return None  # per-stage counts depend on the sampled number of stages
     others = [
         _count(part)
-        for key, value in [*space.model.items(), *space.train.items()]
+        for key, value in [*space.model.items(), *space.train.items(), *space.detector.items()]
         if key not in ("fusion", "split_ratio")
         for part in (value if isinstance(value, tuple) else (value,))
     ]

@@ -1,7 +1,8 @@
 """Search-space files: YAML → a validated SearchSpace; every error is one line naming the file,
 the key and the bad value.
 
-Sections: ``model`` and ``train`` (each key fixed or searched), ``data`` (fixed), ``objectives``
+Sections: ``model``, ``train`` and ``detector`` (each key fixed or searched; ``detector`` only
+with a detection dataset), ``data`` (fixed), ``objectives``
 (metric: maximize|minimize), ``budget`` (metric: upper limit) and ``study`` (defaults for a run).
 A searched value is ``{choices: [...]}`` or ``{low: a, high: b[, step: s][, log: true]}``; a
 per-stage model key may also be a list with one fixed or searched value per stage.
@@ -16,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from cspsearch.configs import DETECTION_DATASETS
 from cspsearch.configs import PER_STAGE
 from cspsearch.configs import RULES
 from cspsearch.configs import DataConfig
@@ -90,6 +92,7 @@ def override_data(space: SearchSpace, spec: str) -> SearchSpace:
 def space_from_dict(stored: dict[str, Any]) -> SearchSpace:
     """Rebuild a space from ``SearchSpace.to_dict()`` (stored with each study), validated."""
     raw = {k: stored[k] for k in ("description", "model", "train", "objectives", "budget")}
+    raw["detector"] = stored.get("detector", {})
     raw["data"] = stored["data"]
     raw["study"] = {k: stored[k] for k in STUDY_KEYS if stored.get(k) is not None}
     return parse_space(raw, source=stored["source"], name=stored["name"])
@@ -112,15 +115,19 @@ def parse_space(raw: Any, source: str, name: str) -> SearchSpace:
             )
     study = _mapping(source, "study", raw.get("study", {}))
     _check_keys(source, "study.", study, STUDY_KEYS)
+    data = DataConfig(**_parse_section(source, "data", raw.get("data", {}), fixed=True))
+    detection = data.dataset in DETECTION_DATASETS
+    default_score = "val_ap50" if detection else "val_accuracy"
     space = SearchSpace(
         name=name,
         source=source,
         description=str(raw.get("description", "")).strip(),
         model=model,
         train=_parse_section(source, "train", raw.get("train", {})),
-        data=DataConfig(**_parse_section(source, "data", raw.get("data", {}), fixed=True)),
+        data=data,
+        detector=_parse_section(source, "detector", raw.get("detector", {})),
         objectives=_parse_objectives(
-            source, raw.get("objectives", {"val_accuracy": "maximize", "macs": "minimize"})
+            source, raw.get("objectives", {default_score: "maximize", "macs": "minimize"})
         ),
         budget=_parse_budget(source, raw.get("budget", {})),
         n_trials=_parse_fixed(source, "study.n_trials", study.get("n_trials", 20), _positive),
@@ -142,6 +149,7 @@ def _check_conflicts(space: SearchSpace) -> None:
             f"{space.source}: data.val_fraction + data.test_fraction: "
             f"{data.val_fraction} + {data.test_fraction} leave under 10% of the data to train on"
         )
+    _check_task(space)
     fusion = space.model.get("fusion", ModelConfig.fusion)
     choices = [
         v
@@ -163,6 +171,21 @@ def _check_conflicts(space: SearchSpace) -> None:
             f"{space.source}: study.sampler: 'grid' needs discrete parameters; "
             f"continuous: {', '.join(continuous)} (give them a step or choices)"
         )
+
+
+def _check_task(space: SearchSpace) -> None:
+    """Detection and classification keys are not mixed."""
+    source, dataset = space.source, space.data.dataset
+    if space.detector and not space.is_detection:
+        raise SpaceError(
+            f"{source}: detector: only a detection dataset ({', '.join(DETECTION_DATASETS)}) "
+            f"trains a detector; data.dataset is {dataset!r}"
+        )
+    wrong = ("val_accuracy",) if space.is_detection else ("val_ap50", "val_ap")
+    for key in (*space.objectives, *space.budget):
+        if key in wrong:
+            kind = "a detection" if space.is_detection else "a classification"
+            raise SpaceError(f"{source}: objectives.{key}: {dataset!r} is {kind} dataset")
 
 
 def _parse_section(source: str, section: str, raw: Any, fixed: bool = False) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from PIL import ImageDraw
 from cspsearch.errors import DataError
 
 CLASSES = ("circle", "square", "triangle", "cross")
-VERSION = 1  # bump whenever the generator's output changes: it names the cache folder
-SIDES = (6 / 64, 40 / 64)  # object side range, as a fraction of the image size
+VERSION = 2  # bump whenever the generator's output changes: it names the cache folder
+SIDES = (8 / 64, 40 / 64)  # object side range, as a fraction of the image size
 MAX_IOU = 0.4  # box overlap above which a placement is rejected (NMS would merge them)
 MIN_VISIBLE = 0.5  # every object keeps at least this fraction of its pixels visible
 MIN_CONTRAST = 120.0  # RGB distance between an object's colour and the background's mean
