@@ -50,3 +50,24 @@ def test_every_bundled_space_runs(space: str, tmp_path: Path) -> None:
         study_name=f"{space}-epochs1", storage=f"sqlite:///{tmp_path / 'reports' / 'cspsearch.db'}"
     )
     assert len(study.trials) == 3 and any(t.state.name == "COMPLETE" for t in study.trials)
+
+
+@pytest.mark.slow
+def test_the_detection_space_runs_and_reports_ap50(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CSPSEARCH_CACHE", str(tmp_path / "cache"))  # shapes generated here
+    run = cspsearch(tmp_path, "run", "--space", "csp_efm", "--n-trials", "2", "--epochs", "1")
+    assert run.returncode == 0, run.stderr
+    db = f"sqlite:///{tmp_path / 'reports' / 'cspsearch.db'}"
+    study = optuna.load_study(study_name="csp_efm-epochs1", storage=db)
+    assert study.metric_names == ["val_ap50", "macs"]
+    for trial in study.trials:
+        a = trial.user_attrs
+        assert trial.state.name == "COMPLETE", a.get("fail_reason")
+        assert 0 <= a["val_ap50"] <= 1 and 0 <= a["val_ap"] <= a["val_ap50"]
+        assert set(a["macs_by_part"]) == {"backbone", "neck", "head"}
+        assert sum(a["macs_by_part"].values()) == a["macs"]
+        assert a["detector_neck"] in ("fpn", "gfm", "efm") and len(a["anchors"]) == 9
+        assert {"detector_maxout", "detector_spp", "detector_attention"} <= set(a)
+    report = cspsearch(tmp_path, "report", "csp_efm-epochs1")
+    assert report.returncode == 0, report.stderr
+    assert "val AP50" in (tmp_path / "reports" / "csp_efm-epochs1.html").read_text()
