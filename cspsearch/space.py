@@ -153,10 +153,11 @@ def _space_size(space: SearchSpace) -> int | None:
         return None  # per-stage counts depend on the sampled number of stages
     others = [
         _count(part)
-        for key, value in [*space.model.items(), *space.train.items(), *space.detector.items()]
+        for key, value in [*space.model.items(), *space.train.items(), *_unconditional(space)]
         if key not in ("fusion", "split_ratio")
         for part in (value if isinstance(value, tuple) else (value,))
     ]
+    others.append(_maxout_count(space.detector))
     if None in others:
         return None
     fusion = space.model.get("fusion", ModelConfig.fusion)
@@ -175,3 +176,15 @@ def _space_size(space: SearchSpace) -> int | None:
             return None
         total += math.prod(counts)
     return math.prod(others) * total
+
+
+def _unconditional(space: SearchSpace) -> list[tuple[str, Any]]:
+    return [(k, v) for k, v in space.detector.items() if k not in ("maxout", "maxout_size")]
+
+
+def _maxout_count(detector: dict[str, Any]) -> int | None:
+    """Maxout settings: off, or on with each group size (the size is only drawn when on)."""
+    sizes = _count(detector.get("maxout_size", 2))
+    if sizes is None:
+        return None
+    return sum(sizes if on else 1 for on in _values(detector.get("maxout", True)))

@@ -17,6 +17,10 @@ TORCH_FREE = [
     "console.py",
     "cli.py",
     "report",
+    "detection/shapes.py",  # the data side of detection: numpy, Pillow and pycocotools only
+    "detection/coco.py",
+    "detection/evaluate.py",
+    "detection/anchors.py",
 ]
 
 

@@ -35,3 +35,34 @@ def test_per_stage_values_are_separate_parameters(tmp_path: Path) -> None:
     assert set(trial.params) == {"depth_0", "split_ratio_0"}
     assert model.depth[1] == 2 and 1 <= model.depth[0] <= 3
     assert model.fusion == ("last", "none")
+
+
+def test_maxout_size_is_only_sampled_with_maxout() -> None:
+    import optuna
+
+    from cspsearch.sampling import sample_detector
+    from cspsearch.space_file import parse_space
+
+    space = parse_space(
+        {
+            "data": {"dataset": "shapes", "input_size": 64},
+            "detector": {
+                "neck": {"choices": ["fpn", "efm"]},
+                "maxout": {"choices": [False, True]},
+                "maxout_size": {"choices": [2, 4]},
+            },
+        },
+        source="t.yaml",
+        name="t",
+    )
+    assert space.is_detection and space.objectives == {"val_ap50": "maximize", "macs": "minimize"}
+    assert space.size() == 2 * 3  # maxout off, or on with one of two group sizes; × 2 necks
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(30):
+        trial = study.ask()
+        cfg = sample_detector(space, trial)
+        assert ("maxout_size" in trial.params) == cfg.maxout
+        seen.add((cfg.neck, cfg.maxout, cfg.maxout_size))
+        study.tell(trial, 0.0)
+    assert len(seen) == 6
