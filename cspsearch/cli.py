@@ -22,6 +22,12 @@ class Sampler(StrEnum):  # kept equal to cspsearch.space.SAMPLERS by a test
     grid = "grid"
 
 
+class Precision(StrEnum):  # kept equal to cspsearch.configs.PRECISIONS by a test
+    fp32 = "fp32"
+    bf16 = "bf16"
+    auto = "auto"
+
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -88,13 +94,29 @@ def run(
     trial_timeout: float | None = typer.Option(
         None, min=0.0, help="Fail a trial that runs longer than SEC."
     ),
+    precision: Precision | None = typer.Option(
+        None, help="Override train.precision: fp32, bf16 (autocast) or auto (bf16 if native)."
+    ),
+    early_stop: bool = typer.Option(
+        False, "--early-stop", help="Stop trials dominated at epochs 1, 2, 4, … (halving)."
+    ),
+    trials_per_device: int = typer.Option(
+        1, min=1, help="K concurrent trials (worker processes) per GPU, or on the CPU."
+    ),
 ) -> None:
     """Search a space: build, count MACs, briefly train and record each trial."""
     with user_errors():
         from cspsearch import runner
 
-        given = (("epochs", epochs), ("seed", seed), ("seeds", seeds))
-        options = runner.RunOptions(device, artifacts, timeout, trial_timeout)
+        given = (
+            ("epochs", epochs),
+            ("seed", seed),
+            ("seeds", seeds),
+            ("precision", precision.value if precision else None),
+        )
+        options = runner.RunOptions(
+            device, artifacts, timeout, trial_timeout, early_stop, trials_per_device
+        )
         code = runner.run(
             space,
             {k: v for k, v in given if v is not None},
@@ -119,13 +141,16 @@ def worker(
     timeout: float | None = typer.Option(None, min=0.0, help="Stop starting trials after SEC."),
     trial_timeout: float | None = typer.Option(None, min=0.0, help="Fail trials past SEC."),
     artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the per-trial artifacts."),
+    early_stop: bool = typer.Option(
+        False, "--early-stop", help="Stop trials dominated at epochs 1, 2, 4, … (halving)."
+    ),
     quota: int | None = typer.Option(None, min=0, hidden=True),
 ) -> None:
     """Join a study (from any machine) and run trials until it holds its target."""
     with user_errors():
         from cspsearch import runner
 
-        options = runner.RunOptions(device, artifacts, timeout, trial_timeout)
+        options = runner.RunOptions(device, artifacts, timeout, trial_timeout, early_stop)
         runner.work(study, storage, quota, seed, options)
 
 
@@ -362,6 +387,24 @@ def data_make_shapes(
         path = make_shapes(out_dir, images, size, seed)
         objects = len(json.loads(path.read_text(encoding="utf-8"))["annotations"])
         typer.echo(f"{path}: {images} images, {objects} objects")
+
+
+@app.command()
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="Smaller study and grid (minutes)."),
+    out: Path = typer.Option(
+        Path("benchmarks/results/bench.json"), help="JSON file; the markdown table beside it."
+    ),
+    device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda, cuda:K."),
+) -> None:
+    """Measure trial speed and search efficiency, each figure a side-by-side ratio."""
+    with user_errors():
+        from cspsearch.bench import FULL
+        from cspsearch.bench import QUICK
+        from cspsearch.bench import run_bench
+
+        for path in run_bench(QUICK if quick else FULL, out, device):
+            typer.echo(str(path))
 
 
 def main() -> None:

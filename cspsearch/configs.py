@@ -23,6 +23,7 @@ DETECTION_DATASETS = ("shapes", "coco")  # a space reading one of these trains a
 NECKS = ("fpn", "gfm", "efm")  # kept equal to cspsearch.models.necks.NECKS by a test
 ATTENTIONS = ("none", "sam", "se")
 BOX_LOSSES = ("iou", "giou", "diou", "ciou")
+PRECISIONS = ("fp32", "bf16", "auto")  # training precision (cspsearch/precision.py)
 PER_STAGE = frozenset(
     {
         "depth",
@@ -139,6 +140,9 @@ class TrainConfig:
     precise_bn: int = 256
     seed: int = 0  # model initialisation and batch order
     seeds: int = 1  # train each architecture this many times (seed, seed+1, …); score = mean
+    # fp32, bf16 (autocast) or auto (bf16 where the device computes it natively); a trial
+    # records the resolved one (cspsearch/precision.py).
+    precision: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "precise_bn": _int(0, 1 << 20),
         "seed": _int(0, 2**31 - 1),
         "seeds": _int(1, 100),
+        "precision": _one_of(PRECISIONS),
     },
     "detector": {
         "neck": _one_of(NECKS),

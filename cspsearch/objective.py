@@ -26,11 +26,14 @@ from cspsearch.configs import TrainConfig
 from cspsearch.dashboard import upload_trial_artifacts
 from cspsearch.data import Dataset
 from cspsearch.data import load_dataset
+from cspsearch.early_stop import EarlyStop
+from cspsearch.early_stop import TrialStopper
 from cspsearch.errors import CspSearchError
 from cspsearch.latency import measure_latency
 from cspsearch.macs import MacReport
 from cspsearch.macs import count_macs
 from cspsearch.models import build_model
+from cspsearch.precision import resolve_precision
 from cspsearch.recovery import heartbeat
 from cspsearch.recovery import sweep_stale
 from cspsearch.sampling import sample_config
@@ -59,6 +62,10 @@ COPIED = (
     "train_loss_curve",
     "test_accuracy",
     "train_time_s",
+    "step_time_s",
+    "precision",
+    "stopped_at_epoch",
+    "early_stop_reason",
     "infeasible",
 )
 
@@ -98,8 +105,10 @@ class Objective:
         on_epoch: Callable[[int, int, int, float], None] | None = None,
         artifacts: Any | None = None,
         trial_timeout: float | None = None,
+        early_stop: EarlyStop | None = None,
     ) -> None:
         self.space = space
+        self.early_stop = early_stop  # successive halving over Pareto dominance, or None
         self.trial_timeout = trial_timeout  # seconds per trial, training included
         self.artifacts = artifacts  # an Optuna artifact store, or None for no uploads
         self.device = pick_device(device)
@@ -125,9 +134,28 @@ class Objective:
     def _run(self, trial: optuna.Trial, start: float) -> tuple[float, ...]:
         self._started = start
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        if self.space.is_detection:
+            from cspsearch.detection.trial import detection_attrs  # torch-heavy; only here
+
+            attrs = detection_attrs(self, trial)
+        else:
+            attrs = self._classification_attrs(trial)
+        attrs["trial_time_s"] = time.perf_counter() - start
+        for name, value in attrs.items():
+            trial.set_user_attr(name, value)
+        if self.artifacts is not None and attrs.get("trained") and "duplicate_of" not in attrs:
+            upload_trial_artifacts(trial, attrs, self.artifacts)
+        return tuple(self._value(name, attrs) for name in self.space.objectives)
+
+    def _classification_attrs(self, trial: optuna.Trial) -> dict[str, Any]:
+        """Sample, build, count and train one classifier; its user attributes."""
         data = load_dataset(self.space.data, self.device)
         model_cfg, train_cfg = sample_config(self.space, trial)
         model_cfg = replace(model_cfg, in_chans=data.in_chans, num_classes=data.num_classes)
+        # The precision that runs (auto → fp32 or bf16) is part of the trial's configuration.
+        train_cfg = replace(
+            train_cfg, precision=resolve_precision(self.device, train_cfg.precision)
+        )
         key = json.dumps(
             {"model": model_cfg.to_dict(), "train": asdict(train_cfg)}, sort_keys=True
         )
@@ -137,48 +165,37 @@ class Objective:
             "device": self.device,
             "versions": self._versions,
         }
-        earlier = _find_duplicate(trial, key)
+        earlier = self.find_duplicate(trial, key)
         if earlier is not None:  # neither trained nor counted again
-            attrs.update(
-                {k: earlier.user_attrs[k] for k in COPIED if k in earlier.user_attrs},
-                duplicate_of=earlier.number,
+            return self.copy_from(trial, earlier, attrs)
+        torch.manual_seed(train_cfg.seed)  # model initialisation
+        model = build_model(model_cfg)
+        if model_cfg not in self._macs:
+            self._macs[model_cfg] = count_macs(model, self.space.data.input_size, data.in_chans)
+        if model_cfg not in self._latency:  # the untrained network is timed as well
+            self._latency[model_cfg] = measure_latency(
+                model.to(self.device), self.space.data.input_size, data.in_chans, self.device
             )
-            self._set_constraints(trial, attrs)
+        report = self._macs[model_cfg]
+        attrs.update(
+            macs=report.macs,
+            flops=report.flops,
+            params=report.params,
+            params_no_bn=report.params_no_bn,
+            input_size=report.input_size,
+            macs_by_stage=report.by_stage,
+            macs_by_operator=report.by_operator,
+            unsupported_ops=report.unsupported_ops,
+            activations=report.activations,
+            **self._latency[model_cfg],
+        )
+        over = self._set_constraints(trial, attrs)
+        if over:
+            attrs.update(trained=False, infeasible=over)
         else:
-            torch.manual_seed(train_cfg.seed)  # model initialisation
-            model = build_model(model_cfg)
-            if model_cfg not in self._macs:
-                self._macs[model_cfg] = count_macs(
-                    model, self.space.data.input_size, data.in_chans
-                )
-            if model_cfg not in self._latency:  # the untrained network is timed as well
-                self._latency[model_cfg] = measure_latency(
-                    model.to(self.device), self.space.data.input_size, data.in_chans, self.device
-                )
-            report = self._macs[model_cfg]
-            attrs.update(
-                macs=report.macs,
-                flops=report.flops,
-                params=report.params,
-                params_no_bn=report.params_no_bn,
-                input_size=report.input_size,
-                macs_by_stage=report.by_stage,
-                macs_by_operator=report.by_operator,
-                unsupported_ops=report.unsupported_ops,
-                activations=report.activations,
-                **self._latency[model_cfg],
-            )
-            over = self._set_constraints(trial, attrs)
-            if over:
-                attrs.update(trained=False, infeasible=over)
-            else:
-                attrs.update(self._train(trial.number, model, model_cfg, train_cfg, data))
-        attrs["trial_time_s"] = time.perf_counter() - start
-        for name, value in attrs.items():
-            trial.set_user_attr(name, value)
-        if self.artifacts is not None and attrs.get("trained") and "duplicate_of" not in attrs:
-            upload_trial_artifacts(trial, attrs, self.artifacts)
-        return tuple(self._value(name, attrs) for name in self.space.objectives)
+            stopper = self.stopper(trial, attrs, train_cfg)
+            attrs.update(self._train(trial.number, model, model_cfg, train_cfg, data, stopper))
+        return attrs
 
     def _train(
         self,
@@ -187,18 +204,21 @@ class Objective:
         model_cfg: ModelConfig,
         train_cfg: TrainConfig,
         data: Dataset,
+        stopper: TrialStopper | None = None,
     ) -> dict[str, Any]:
-        """Train ``train_cfg.seeds`` times (seeds seed, seed+1, …); the scores are the means."""
+        """Train ``train_cfg.seeds`` times (seeds seed, seed+1, …); the scores are the means.
+        ``stopper`` (--early-stop) may end the runs early; see cspsearch/early_stop.py."""
         runs = []
-        deadline = self._started + self.trial_timeout if self.trial_timeout else None
+        deadline = self.deadline()
         for k in range(train_cfg.seeds):
             cfg = replace(train_cfg, seed=train_cfg.seed + k)
             if k:  # a fresh initialisation for every further seed
                 torch.manual_seed(cfg.seed)
                 model = build_model(model_cfg)
-            result = train_briefly(
-                model.to(self.device), data, cfg, self._epoch_callback(number, k, cfg), deadline
-            )
+            callback = self.epoch_callback(number, k, cfg)
+            if stopper is not None:
+                callback = stopper.callback(k, callback)
+            result = train_briefly(model.to(self.device), data, cfg, callback, deadline)
             runs.append(
                 {
                     "seed": cfg.seed,
@@ -207,6 +227,7 @@ class Objective:
                     "val_accuracy_curve": result.val_accuracy,
                     "train_loss_curve": result.train_loss,
                     "train_time_s": result.train_time_s,
+                    "step_time_s": result.step_time_s,
                 }
             )
         finals = [r["val_accuracy"] for r in runs]
@@ -222,8 +243,44 @@ class Objective:
                 statistics.fmean(v) for v in zip(*(r["train_loss_curve"] for r in runs))
             ],
             "train_time_s": sum(r["train_time_s"] for r in runs),
+            "step_time_s": sum(r["step_time_s"] for r in runs),
+            "precision": result.precision,
             "seed_results": runs,
+            **(stopper.attrs() if stopper is not None else {}),
         }
+
+    def stopper(
+        self, trial: optuna.Trial, attrs: dict[str, Any], cfg: TrainConfig
+    ) -> TrialStopper | None:
+        """The early-stopping judge of this trial, when the run asked for one."""
+        if self.early_stop is None:
+            return None
+        objectives = self.space.objectives
+        return TrialStopper(
+            self.early_stop, trial.study, trial.number, attrs, cfg.epochs, objectives
+        )
+
+    def find_duplicate(self, trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:
+        """An earlier complete trial of this study with the same configuration, if any."""
+        done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        return next((t for t in done if t.user_attrs.get("config_key") == key), None)
+
+    def copy_from(
+        self,
+        trial: optuna.Trial,
+        earlier: optuna.trial.FrozenTrial,
+        attrs: dict[str, Any],
+        extra: tuple = (),
+    ) -> dict[str, Any]:
+        """``attrs`` plus the results of an identical earlier trial (and its constraints)."""
+        copied = {k: earlier.user_attrs[k] for k in (*COPIED, *extra) if k in earlier.user_attrs}
+        attrs = {**attrs, **copied, "duplicate_of": earlier.number}
+        self._set_constraints(trial, attrs)
+        return attrs
+
+    def deadline(self) -> float | None:
+        """The ``time.perf_counter()`` value the running trial must finish by, if any."""
+        return self._started + self.trial_timeout if self.trial_timeout else None
 
     def _set_constraints(self, trial: optuna.Trial, counts: dict[str, Any]) -> str:
         """Record every budget as a constraint (≤ 0 feasible); describe the ones exceeded."""
@@ -236,7 +293,7 @@ class Objective:
                 over.append(f"{name} {shown} > budget {limit:,.6g}")
         return "; ".join(over)
 
-    def _epoch_callback(self, number: int, k: int, cfg: TrainConfig) -> EpochCallback | None:
+    def epoch_callback(self, number: int, k: int, cfg: TrainConfig) -> EpochCallback | None:
         if self.on_epoch is None:
             return None
         on_epoch, epochs = self.on_epoch, cfg.epochs
@@ -248,9 +305,3 @@ class Objective:
         # NOTE: an untrained (over-budget) architecture scores 0 accuracy; its constraint marks
         # it infeasible, so samplers rank it below every feasible trial and reports leave it out.
         return float(attrs.get(name, 0.0))
-
-
-def _find_duplicate(trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:
-    """An earlier complete trial of this study with the same configuration, if any."""
-    done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    return next((t for t in done if t.user_attrs.get("config_key") == key), None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from cspsearch.study import open_study
 from cspsearch.study import run_study
 from cspsearch.workers import WORKER_ID
 from cspsearch.workers import check_storage
+from cspsearch.workers import cpu_threads
 from cspsearch.workers import describe_exit
 from cspsearch.workers import spawn
 from cspsearch.workers import split
@@ -41,6 +43,8 @@ class RunOptions:
     artifacts: Path = Path("reports/artifacts")
     timeout: float | None = None  # seconds for the whole run
     trial_timeout: float | None = None  # seconds per trial
+    early_stop: bool = False  # successive halving over Pareto dominance (early_stop.py)
+    trials_per_device: int = 1  # concurrent trials (worker processes) per GPU, or on the CPU
 
 
 def run(
@@ -63,6 +67,7 @@ def run(
         overrides = {**overrides, "data": data.partition(":")[0]}
     name = study_name or default_study_name(space.name, overrides)
     _check_data(space, options)
+    n_workers = _workers_for(n_workers, options)
     if n_workers > 1:
         check_storage(storage, n_workers)
     chosen = make_sampler(sampler or space.sampler, seed, space, n_workers > 1)  # may refuse
@@ -118,6 +123,11 @@ def work(
     if space.fingerprint() != stored.get("space_fingerprint"):
         raise StudyError(f"study {study_name!r}: its stored space does not match its fingerprint")
     index = int(os.environ.get(WORKER_ID, "0"))
+    threads = cpu_threads()
+    if threads is not None:  # the workers of one machine share its cores
+        import torch
+
+        torch.set_num_threads(threads)
     base_seed = seed if seed is not None else 0
     sampler = make_sampler(
         stored.get("sampler", "tpe"), base_seed + 1000 * (index + 1), space, parallel=True
@@ -143,6 +153,7 @@ def _run_trials(
     live: bool,
     prefix: str = "",
 ) -> None:
+    from cspsearch.early_stop import EarlyStop
     from cspsearch.objective import Objective  # torch: only where trials run
 
     runs_here = quota if quota is not None else max(0, (total or 0) - counted_trials(study))
@@ -153,6 +164,7 @@ def _run_trials(
             on_epoch=progress.on_epoch,
             artifacts=artifact_store(options.artifacts),
             trial_timeout=options.trial_timeout,
+            early_stop=EarlyStop() if options.early_stop else None,
         )
         timeout = options.timeout or space.timeout
         if total is None and quota is None:
@@ -164,10 +176,20 @@ def _run_trials(
 def _check_data(space: SearchSpace, options: RunOptions) -> None:
     """Load the dataset now (it is cached for the trials): a missing or corrupt one is a
     DataError before anything is written."""
-    from cspsearch.data import load_dataset
     from cspsearch.objective import pick_device
 
-    load_dataset(space.data, pick_device(options.device))
+    if space.is_detection:
+        from cspsearch.detection.data import load_detection
+        from cspsearch.errors import DataError
+
+        try:
+            load_detection(space.data, pick_device(options.device))
+        except DataError as exc:  # name the space file and key that led to the data
+            raise DataError(f"{space.source}: data.path: {exc}") from None
+    else:
+        from cspsearch.data import load_dataset
+
+        load_dataset(space.data, pick_device(options.device))
 
 
 def _worker_args(name: str, storage: str, seed: int | None, options: RunOptions) -> list[str]:
@@ -188,18 +210,33 @@ def _worker_args(name: str, storage: str, seed: int | None, options: RunOptions)
     ):
         if value is not None:
             args += [flag, str(value)]
-    return args
+    return args + (["--early-stop"] if options.early_stop else [])
+
+
+def _workers_for(n_workers: int, options: RunOptions) -> int:
+    """Worker processes to start: ``--n-workers``, or ``--trials-per-device`` K per GPU (K on
+    the CPU or one named device), so small models keep a GPU busy."""
+    k = options.trials_per_device
+    if k <= 1:
+        return n_workers
+    if n_workers > 1:
+        raise StudyError("--n-workers and --trials-per-device: give one of them, not both")
+    return k * _gpu_count(options.device)
+
+
+def _gpu_count(device: str) -> int:
+    """GPUs the workers spread over: every visible one for ``auto``/``cuda``, else 1."""
+    if device not in ("auto", "cuda"):
+        return 1
+    import torch
+
+    return max(1, torch.cuda.device_count())
 
 
 def _device_for(index: int, options: RunOptions) -> RunOptions:
-    """With several GPUs and device auto, worker i takes cuda:(i mod GPUs)."""
-    if options.device != "auto":
-        return options
-    import torch
-
-    count = torch.cuda.device_count()
+    """With several GPUs and device auto (or cuda), worker i takes cuda:(i mod GPUs): with
+    ``--trials-per-device K`` that is K workers on each GPU."""
+    count = _gpu_count(options.device)
     if count > 1:
-        return RunOptions(
-            f"cuda:{index % count}", options.artifacts, options.timeout, options.trial_timeout
-        )
+        return replace(options, device=f"cuda:{index % count}")
     return options

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from cspsearch.errors import StudyError
 
 WORKER_ID = "CSPSEARCH_WORKER_ID"  # environment variable: this worker's index
+LOCAL_WORKERS = "CSPSEARCH_LOCAL_WORKERS"  # environment variable: workers on this machine
 
 
 def split(total: int, workers: int) -> list[int]:
@@ -44,10 +45,11 @@ def spawn(args: Sequence[str], quotas: Sequence[int]) -> list[int]:
     Ctrl-C reaches the workers (each marks its running trial failed and stops) and is waited for.
     """
     procs = []
+    local = str(sum(1 for q in quotas if q))
     for i, quota in enumerate(quotas):
         if quota == 0:
             continue
-        env = {**os.environ, WORKER_ID: str(i)}
+        env = {**os.environ, WORKER_ID: str(i), LOCAL_WORKERS: local}
         cmd = [sys.executable, "-m", "cspsearch", "worker", *args, "--quota", str(quota)]
         procs.append(subprocess.Popen(cmd, env=env))
     try:
@@ -57,6 +59,14 @@ def spawn(args: Sequence[str], quotas: Sequence[int]) -> list[int]:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
         return [p.wait() for p in procs]
+
+
+def cpu_threads() -> int | None:
+    """Threads for one worker's CPU work when several workers share this machine (its cores
+    divided among them, so K processes do not each run one thread per core); None when alone
+    (torch's own default stands)."""
+    local = int(os.environ.get(LOCAL_WORKERS, "1"))
+    return max(1, (os.cpu_count() or 1) // local) if local > 1 else None
 
 
 def describe_exit(index: int, code: int) -> str:
