@@ -103,6 +103,12 @@ def compare(
     rows = []
     for model_cfg, train_cfg, macs in configs:
         row: dict[str, Any] = {"macs": macs, "fusion": list(model_cfg.fusion)}
+        # Untimed warm-up of all three: oneDNN/cuDNN build kernels per new shape on first use
+        # (measured: a first run took 2.6× a second), which the first runner would pay alone.
+        short = replace(train_cfg, epochs=1)
+        for p in ("fp32", "bf16"):
+            _ours(model_cfg, replace(short, precision=p), data, device)
+        plain_loop(build_model(model_cfg).to(device), data, short, device)
         for p in ("fp32", "bf16"):
             row[p] = _ours(model_cfg, replace(train_cfg, precision=p), data, device)
         torch.manual_seed(train_cfg.seed)
