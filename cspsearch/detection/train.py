@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -23,6 +24,9 @@ from cspsearch.detection.evaluate import coco_ap
 from cspsearch.detection.loss import detection_loss
 from cspsearch.errors import TrainDiverged
 from cspsearch.errors import TrialTimeout
+from cspsearch.precision import autocast
+from cspsearch.precision import resolve_precision
+from cspsearch.precision import training_precision
 from cspsearch.train import EpochCallback
 from cspsearch.train import get_lr
 from cspsearch.train import recalibrate_bn
@@ -35,16 +39,20 @@ class DetectionResult:
     train_loss: list[float]
     test: dict[str, float]  # COCOeval figures of the final model on the test split
     train_time_s: float
+    precision: str = "fp32"  # what ran: fp32 or bf16 (autocast)
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, split: DetectionSplit, batch_size: int = 256) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, split: DetectionSplit, batch_size: int = 256, precision: str = "fp32"
+) -> dict[str, float]:
     """COCO AP figures of ``model`` on ``split`` (toggles eval mode itself)."""
     model.eval()
     found = []
     for i in range(0, len(split.x), batch_size):
-        outputs = model(split.x[i : i + batch_size])
-        found.append(detect(outputs, model.anchors, model.strides))
+        with autocast(split.x.device, precision):
+            outputs = model(split.x[i : i + batch_size])
+        found.append(detect(outputs, model.anchors, model.strides))  # decoded in fp32
     model.train()
     boxes, scores, labels, keep = (torch.cat(parts).cpu() for parts in zip(*found))  # one sync
     detections = []
@@ -69,8 +77,26 @@ def train_detector(
     on_epoch: EpochCallback | None = None,
     deadline: float | None = None,
 ) -> DetectionResult:
-    """Train ``model`` (a Detector on the data's device) for ``cfg.epochs`` epochs."""
+    """Train ``model`` (a Detector on the data's device) for ``cfg.epochs`` epochs, in
+    ``cfg.precision`` (the loss is always computed in fp32)."""
     start = time.perf_counter()
+    train = data.train
+    device = train.x.device
+    precision = resolve_precision(device, cfg.precision)
+    with training_precision(model, device, precision):
+        result = _train(model, data, cfg, box_loss, on_epoch, deadline, precision)
+    return replace(result, train_time_s=time.perf_counter() - start)
+
+
+def _train(
+    model: nn.Module,
+    data: DetectionDataset,
+    cfg: TrainConfig,
+    box_loss: str,
+    on_epoch: EpochCallback | None,
+    deadline: float | None,
+    precision: str,
+) -> DetectionResult:
     train = data.train
     device = train.x.device
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -89,7 +115,9 @@ def train_detector(
             x, targets = train.x[idx], train.targets[idx]
             if data.augment:
                 x, targets = flip(x, targets, generator)
-            loss = detection_loss(model(x), targets, model.anchors, model.strides, box_loss)
+            with autocast(device, precision):
+                outputs = model(x)
+            loss = detection_loss(outputs, targets, model.anchors, model.strides, box_loss)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -101,11 +129,11 @@ def train_detector(
         if not math.isfinite(train_loss[-1]):
             raise TrainDiverged(f"training loss became {train_loss[-1]} in epoch {epoch + 1}")
         if cfg.precise_bn:
-            recalibrate_bn(model, train.x[: cfg.precise_bn])
-        scores = evaluate(model, data.val)
+            recalibrate_bn(model, train.x[: cfg.precise_bn], precision=precision)
+        scores = evaluate(model, data.val, precision=precision)
         val_ap50.append(scores["ap50"])
         val_ap.append(scores["ap"])
         if on_epoch is not None:
             on_epoch(epoch, val_ap50[-1])
-    test = evaluate(model, data.test)
-    return DetectionResult(val_ap50, val_ap, train_loss, test, time.perf_counter() - start)
+    test = evaluate(model, data.test, precision=precision)
+    return DetectionResult(val_ap50, val_ap, train_loss, test, 0.0, precision)

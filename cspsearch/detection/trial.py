@@ -22,6 +22,7 @@ from cspsearch.detection.train import train_detector
 from cspsearch.latency import measure_latency
 from cspsearch.macs import count_macs
 from cspsearch.models.detector import Detector
+from cspsearch.precision import resolve_precision
 from cspsearch.sampling import sample_config
 from cspsearch.sampling import sample_detector
 
@@ -51,6 +52,8 @@ def detection_attrs(objective: Objective, trial: optuna.Trial) -> dict[str, Any]
     model_cfg, train_cfg = sample_config(space, trial)
     detector_cfg = sample_detector(space, trial)
     model_cfg = replace(model_cfg, in_chans=data.in_chans, num_classes=data.num_classes)
+    # The precision that runs (auto → fp32 or bf16) is part of the trial's configuration.
+    train_cfg = replace(train_cfg, precision=resolve_precision(device, train_cfg.precision))
     anchors = data.anchors
     config = {
         "model": model_cfg.to_dict(),
@@ -96,6 +99,7 @@ def detection_attrs(objective: Objective, trial: optuna.Trial) -> dict[str, Any]
         "test_ap": result.test["ap"],
         "test_coco": result.test,
         "train_time_s": result.train_time_s,
+        "precision": result.precision,
     }
 
 
