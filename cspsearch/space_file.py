@@ -86,7 +86,9 @@ def override_data(space: SearchSpace, spec: str) -> SearchSpace:
         "dataset": _parse_fixed("--data", "data.dataset", name, RULES["data"]["dataset"]),
         "path": path,
     }
-    return dataclasses.replace(space, data=dataclasses.replace(space.data, **values))
+    space = dataclasses.replace(space, data=dataclasses.replace(space.data, **values))
+    _check_task(space)  # e.g. a classification space cannot read a detection dataset
+    return space
 
 
 def space_from_dict(stored: dict[str, Any]) -> SearchSpace:

@@ -127,3 +127,13 @@ def test_readme_example_space_is_valid(tmp_path: Path) -> None:
     example = readme.split("## Writing a space")[1].split("```yaml")[1].split("```")[0]
     space = load_space(write_space(tmp_path, example, "readme"))
     assert space.budget == {"macs": 12e6} and space.size() is None  # lr is continuous
+
+
+def test_a_classification_space_cannot_read_a_detection_dataset() -> None:
+    from cspsearch.errors import SpaceError
+    from cspsearch.space_file import load_space
+    from cspsearch.space_file import override_data
+
+    with pytest.raises(SpaceError, match="objectives.val_accuracy: 'shapes' is a detection"):
+        override_data(load_space("csp_densenet"), "shapes")
+    assert override_data(load_space("csp_efm"), "coco:some/folder").data.path == "some/folder"
