@@ -7,39 +7,28 @@ trained again: its results are copied and the trial records ``duplicate_of``.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import socket
-import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict
-from dataclasses import replace
 from typing import Any
 
 import optuna
 import torch
 
+from cspsearch.classification import classification_attrs
 from cspsearch.configs import ModelConfig
 from cspsearch.configs import TrainConfig
 from cspsearch.dashboard import upload_trial_artifacts
-from cspsearch.data import Dataset
-from cspsearch.data import load_dataset
 from cspsearch.early_stop import EarlyStop
 from cspsearch.early_stop import TrialStopper
 from cspsearch.errors import CspSearchError
-from cspsearch.latency import measure_latency
 from cspsearch.macs import MacReport
-from cspsearch.macs import count_macs
-from cspsearch.models import build_model
-from cspsearch.precision import resolve_precision
 from cspsearch.recovery import heartbeat
 from cspsearch.recovery import sweep_stale
-from cspsearch.sampling import sample_config
 from cspsearch.space import SearchSpace
 from cspsearch.train import EpochCallback
-from cspsearch.train import train_briefly
 
 # Attributes copied from an identical earlier trial instead of counting and training again.
 COPIED = (
@@ -113,9 +102,9 @@ class Objective:
         self.artifacts = artifacts  # an Optuna artifact store, or None for no uploads
         self.device = pick_device(device)
         self.on_epoch = on_epoch  # (trial number, epoch, epochs, val accuracy), for progress
-        self._macs: dict[ModelConfig, MacReport] = {}  # counted once per architecture
-        self._latency: dict[ModelConfig, dict[str, float]] = {}
-        self._versions = versions()
+        self.macs_cache: dict[ModelConfig, MacReport] = {}  # counted once per architecture
+        self.latency_cache: dict[ModelConfig, dict[str, float]] = {}
+        self.software = versions()
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
         start = time.perf_counter()
@@ -139,115 +128,13 @@ class Objective:
 
             attrs = detection_attrs(self, trial)
         else:
-            attrs = self._classification_attrs(trial)
+            attrs = classification_attrs(self, trial)
         attrs["trial_time_s"] = time.perf_counter() - start
         for name, value in attrs.items():
             trial.set_user_attr(name, value)
         if self.artifacts is not None and attrs.get("trained") and "duplicate_of" not in attrs:
             upload_trial_artifacts(trial, attrs, self.artifacts)
         return tuple(self._value(name, attrs) for name in self.space.objectives)
-
-    def _classification_attrs(self, trial: optuna.Trial) -> dict[str, Any]:
-        """Sample, build, count and train one classifier; its user attributes."""
-        data = load_dataset(self.space.data, self.device)
-        model_cfg, train_cfg = sample_config(self.space, trial)
-        model_cfg = replace(model_cfg, in_chans=data.in_chans, num_classes=data.num_classes)
-        # The precision that runs (auto → fp32 or bf16) is part of the trial's configuration.
-        train_cfg = replace(
-            train_cfg, precision=resolve_precision(self.device, train_cfg.precision)
-        )
-        key = json.dumps(
-            {"model": model_cfg.to_dict(), "train": asdict(train_cfg)}, sort_keys=True
-        )
-        attrs: dict[str, Any] = {
-            "config": json.loads(key),
-            "config_key": key,
-            "device": self.device,
-            "versions": self._versions,
-        }
-        earlier = self.find_duplicate(trial, key)
-        if earlier is not None:  # neither trained nor counted again
-            return self.copy_from(trial, earlier, attrs)
-        torch.manual_seed(train_cfg.seed)  # model initialisation
-        model = build_model(model_cfg)
-        if model_cfg not in self._macs:
-            self._macs[model_cfg] = count_macs(model, self.space.data.input_size, data.in_chans)
-        if model_cfg not in self._latency:  # the untrained network is timed as well
-            self._latency[model_cfg] = measure_latency(
-                model.to(self.device), self.space.data.input_size, data.in_chans, self.device
-            )
-        report = self._macs[model_cfg]
-        attrs.update(
-            macs=report.macs,
-            flops=report.flops,
-            params=report.params,
-            params_no_bn=report.params_no_bn,
-            input_size=report.input_size,
-            macs_by_stage=report.by_stage,
-            macs_by_operator=report.by_operator,
-            unsupported_ops=report.unsupported_ops,
-            activations=report.activations,
-            **self._latency[model_cfg],
-        )
-        over = self._set_constraints(trial, attrs)
-        if over:
-            attrs.update(trained=False, infeasible=over)
-        else:
-            stopper = self.stopper(trial, attrs, train_cfg)
-            attrs.update(self._train(trial.number, model, model_cfg, train_cfg, data, stopper))
-        return attrs
-
-    def _train(
-        self,
-        number: int,
-        model: torch.nn.Module,
-        model_cfg: ModelConfig,
-        train_cfg: TrainConfig,
-        data: Dataset,
-        stopper: TrialStopper | None = None,
-    ) -> dict[str, Any]:
-        """Train ``train_cfg.seeds`` times (seeds seed, seed+1, …); the scores are the means.
-        ``stopper`` (--early-stop) may end the runs early; see cspsearch/early_stop.py."""
-        runs = []
-        deadline = self.deadline()
-        for k in range(train_cfg.seeds):
-            cfg = replace(train_cfg, seed=train_cfg.seed + k)
-            if k:  # a fresh initialisation for every further seed
-                torch.manual_seed(cfg.seed)
-                model = build_model(model_cfg)
-            callback = self.epoch_callback(number, k, cfg)
-            if stopper is not None:
-                callback = stopper.callback(k, callback)
-            result = train_briefly(model.to(self.device), data, cfg, callback, deadline)
-            runs.append(
-                {
-                    "seed": cfg.seed,
-                    "val_accuracy": result.val_accuracy[-1],
-                    "test_accuracy": result.test_accuracy,
-                    "val_accuracy_curve": result.val_accuracy,
-                    "train_loss_curve": result.train_loss,
-                    "train_time_s": result.train_time_s,
-                    "step_time_s": result.step_time_s,
-                }
-            )
-        finals = [r["val_accuracy"] for r in runs]
-        return {
-            "trained": True,
-            "val_accuracy": statistics.fmean(finals),
-            "val_accuracy_std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
-            "test_accuracy": statistics.fmean(r["test_accuracy"] for r in runs),
-            "val_accuracy_curve": [
-                statistics.fmean(v) for v in zip(*(r["val_accuracy_curve"] for r in runs))
-            ],
-            "train_loss_curve": [
-                statistics.fmean(v) for v in zip(*(r["train_loss_curve"] for r in runs))
-            ],
-            "train_time_s": sum(r["train_time_s"] for r in runs),
-            "step_time_s": sum(r["step_time_s"] for r in runs),
-            "precision": result.precision,
-            "seed_results": runs,
-            **(stopper.attrs() if stopper is not None else {}),
-        }
 
     def stopper(
         self, trial: optuna.Trial, attrs: dict[str, Any], cfg: TrainConfig
@@ -275,14 +162,14 @@ class Objective:
         """``attrs`` plus the results of an identical earlier trial (and its constraints)."""
         copied = {k: earlier.user_attrs[k] for k in (*COPIED, *extra) if k in earlier.user_attrs}
         attrs = {**attrs, **copied, "duplicate_of": earlier.number}
-        self._set_constraints(trial, attrs)
+        self.set_constraints(trial, attrs)
         return attrs
 
     def deadline(self) -> float | None:
         """The ``time.perf_counter()`` value the running trial must finish by, if any."""
         return self._started + self.trial_timeout if self.trial_timeout else None
 
-    def _set_constraints(self, trial: optuna.Trial, counts: dict[str, Any]) -> str:
+    def set_constraints(self, trial: optuna.Trial, counts: dict[str, Any]) -> str:
         """Record every budget as a constraint (≤ 0 feasible); describe the ones exceeded."""
         over = []
         for name, limit in self.space.budget.items():

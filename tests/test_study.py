@@ -65,12 +65,12 @@ def test_over_budget_is_infeasible_and_not_trained(tiny_space_file: Path, tmp_pa
 def test_duplicate_architecture_is_neither_trained_nor_counted_twice(
     tiny_space_file: Path, storage_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cspsearch import objective
+    from cspsearch import classification
 
     counted, trained = [], []
-    count, train = objective.count_macs, objective.train_briefly
-    monkeypatch.setattr(objective, "count_macs", lambda *a: counted.append(1) or count(*a))
-    monkeypatch.setattr(objective, "train_briefly", lambda *a: trained.append(1) or train(*a))
+    count, train = classification.count_macs, classification.train_briefly
+    monkeypatch.setattr(classification, "count_macs", lambda *a: counted.append(1) or count(*a))
+    monkeypatch.setattr(classification, "train_briefly", lambda *a: trained.append(1) or train(*a))
     space = load_space(tiny_space_file)
     study = open_study(space, open_storage(storage_url), "dup", make_sampler("random", 0, space))
     params = {"depth": 1, "fusion": "last", "split_ratio": 0.5}

@@ -66,7 +66,7 @@ def detection_attrs(objective: Objective, trial: optuna.Trial) -> dict[str, Any]
         "config": json.loads(key),
         "config_key": key,
         "device": device,
-        "versions": objective._versions,
+        "versions": objective.software,
         "anchors": config["anchors"],
         **{f"detector_{k}": v for k, v in asdict(detector_cfg).items()},
     }
@@ -76,7 +76,7 @@ def detection_attrs(objective: Objective, trial: optuna.Trial) -> dict[str, Any]
     torch.manual_seed(train_cfg.seed)
     model = Detector(model_cfg, detector_cfg, data.num_classes, np.array(anchors), data.input_size)
     attrs.update(_counts(model, (model_cfg, detector_cfg, data.input_size, data.in_chans), device))
-    over = objective._set_constraints(trial, attrs)
+    over = objective.set_constraints(trial, attrs)
     if over:
         return {**attrs, "trained": False, "infeasible": over}
     result = train_detector(
