@@ -110,8 +110,10 @@ def test_spaces_list_and_show() -> None:
         "csp_resnext",
         "csp_darknet",
         "csp_peleenet",
+        "csp_efm",
     }
     assert "5,760 combinations" in lines["csp_densenet"]
+    assert "720 combinations" in lines["csp_efm"]  # maxout_size counts only with Maxout on
     code, out, _ = invoke("spaces", "show", "csp_densenet")
     assert code == 0 and "fusion: {choices: [none, first, last, full]}" in out
     assert out.rstrip().endswith("# size: 5,760 combinations")
