@@ -133,7 +133,7 @@ def test_killed_worker_is_recovered_and_its_trial_retried(storage: str, tmp_path
 
 @pytest.mark.slow
 def test_ctrl_c_marks_the_running_trial_failed(tmp_path: Path) -> None:
-    space = write_space(tmp_path, TINY_SPACE.replace("epochs: 1", "epochs: 40"), "slow")
+    space = write_space(tmp_path, TINY_SPACE.replace("epochs: 1", "epochs: 400"), "slow")
     storage = str(tmp_path / "study.log")
     run = cspsearch("run", "--space", str(space), "--storage", storage, "--n-trials", "3")
     wait_for_running(storage, "slow")
