@@ -29,6 +29,10 @@ def cspsearch(*args: str, grace: str = GRACE) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # A process started in the background by a non-interactive shell (a CI script's `&`)
+        # inherits SIGINT ignored, and Python then never raises KeyboardInterrupt: give the
+        # child the terminal's default, as a user's Ctrl-C would find it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
