@@ -143,7 +143,9 @@ def test_ctrl_c_marks_the_running_trial_failed(tmp_path: Path) -> None:
     wait_for_running(storage, "slow")
     run.send_signal(signal.SIGINT)
     output = run.communicate(timeout=120)[0]
-    assert run.returncode == 130, output
+    # 130, or death by SIGINT (-2), which a shell also reports as 130. NOTE: -2 was seen twice,
+    # only in clean-clone runs, after our handler had printed its line and marked the trial.
+    assert run.returncode in (130, -signal.SIGINT), output
     assert "interrupted" in output and "Traceback" not in output
     final = trials(storage, "slow")
     assert [t.state.name for t in final] == ["FAIL"] and final[0].user_attrs["interrupted"]
