@@ -178,6 +178,10 @@ def _check_data(space: SearchSpace, options: RunOptions) -> None:
     DataError before anything is written."""
     from cspsearch.objective import pick_device
 
+    if space.is_detection and options.early_stop:
+        raise StudyError(
+            f"--early-stop: classification spaces only for now; {space.name} trains a detector"
+        )
     if space.is_detection:
         from cspsearch.detection.data import load_detection
         from cspsearch.errors import DataError

@@ -221,3 +221,12 @@ def test_a_new_study_starts_with_the_plain_network(
     assert code == 0, err
     first = optuna.load_study(study_name="tiny", storage=storage_url).trials[0]
     assert first.params["fusion"] == "none" and "split_ratio" not in first.params
+
+
+def test_early_stop_is_refused_for_a_detection_space(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    code, _, err = invoke(
+        "run", "--space", "csp_efm", "--early-stop", "--storage", f"sqlite:///{db}"
+    )
+    assert code == 2 and "--early-stop: classification spaces only" in err
+    assert not db.exists()
