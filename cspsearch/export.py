@@ -73,6 +73,7 @@ def space_text(data: ReportData, space: dict[str, Any], row: TrialRow) -> str:
         ),
         "model": model,
         "train": row.config["train"],
+        **({"detector": row.config["detector"]} if "detector" in row.config else {}),
         "data": space.get("data", {}),
         "objectives": data.objectives,
         "budget": space.get("budget") or {},
