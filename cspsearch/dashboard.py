@@ -43,10 +43,13 @@ def upload_trial_artifacts(trial: optuna.Trial, attrs: dict[str, Any], store: An
                         "flops",
                         "params",
                         "input_size",
+                        "macs_by_part",  # detection: backbone / neck / head
                         "macs_by_stage",
                         "macs_by_operator",
                         "unsupported_ops",
+                        "anchors",
                     )
+                    if k in attrs
                 },
                 indent=1,
             ),
@@ -61,6 +64,12 @@ def upload_trial_artifacts(trial: optuna.Trial, attrs: dict[str, Any], store: An
 def _curve_csv(attrs: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    if "val_ap50_curve" in attrs:  # a detection trial (one seed)
+        writer.writerow(["epoch", "val_ap50", "val_ap", "train_loss"])
+        curves = zip(attrs["val_ap50_curve"], attrs["val_ap_curve"], attrs["train_loss_curve"])
+        for epoch, values in enumerate(curves, start=1):
+            writer.writerow([epoch, *values])
+        return out.getvalue()
     writer.writerow(["seed", "epoch", "val_accuracy", "train_loss"])
     for run in attrs.get("seed_results", []):
         curves = zip(run["val_accuracy_curve"], run["train_loss_curve"])

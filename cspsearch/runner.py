@@ -182,6 +182,11 @@ def _check_data(space: SearchSpace, options: RunOptions) -> None:
         raise StudyError(
             f"--early-stop: classification spaces only for now; {space.name} trains a detector"
         )
+    if space.is_detection and space.train.get("seeds", 1) != 1:
+        raise StudyError(
+            f"--seeds / train.seeds: {space.train['seeds']}: a detector trains one seed per "
+            "trial for now"
+        )
     if space.is_detection:
         from cspsearch.detection.data import load_detection
         from cspsearch.errors import DataError

@@ -229,4 +229,8 @@ def test_early_stop_is_refused_for_a_detection_space(tmp_path: Path) -> None:
         "run", "--space", "csp_efm", "--early-stop", "--storage", f"sqlite:///{db}"
     )
     assert code == 2 and "--early-stop: classification spaces only" in err
+    code, _, err = invoke(
+        "run", "--space", "csp_efm", "--seeds", "2", "--storage", f"sqlite:///{db}"
+    )
+    assert code == 2 and "a detector trains one seed per trial" in err
     assert not db.exists()

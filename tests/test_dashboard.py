@@ -145,3 +145,14 @@ def test_dashboard_serves_a_live_study(
 def browse_url(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     # The page is a single-page app: give its scripts time to fetch and draw.
     return browse(url, tmp_path, "--virtual-time-budget=8000", *(args or ("--dump-dom",)))
+
+
+def test_a_detection_trial_uploads_its_ap_curves() -> None:
+    from cspsearch.dashboard import _curve_csv
+
+    attrs = {"val_ap50_curve": [0.1, 0.4], "val_ap_curve": [0.05, 0.2], "train_loss_curve": [9, 5]}
+    assert _curve_csv(attrs).splitlines() == [
+        "epoch,val_ap50,val_ap,train_loss",
+        "1,0.1,0.05,9",
+        "2,0.4,0.2,5",
+    ]
