@@ -54,30 +54,13 @@ def classification_attrs(objective: Objective, trial: optuna.Trial) -> dict[str,
         return objective.copy_from(trial, earlier, attrs)
     torch.manual_seed(train_cfg.seed)  # model initialisation
     model = build_model(model_cfg)
-    if model_cfg not in objective.macs_cache:
-        objective.macs_cache[model_cfg] = count_macs(
-            model, objective.space.data.input_size, data.in_chans
-        )
-    if model_cfg not in objective.latency_cache:  # the untrained network is timed as well
-        objective.latency_cache[model_cfg] = measure_latency(
-            model.to(objective.device),
-            objective.space.data.input_size,
-            data.in_chans,
-            objective.device,
-        )
-    report = objective.macs_cache[model_cfg]
-    attrs.update(
-        macs=report.macs,
-        flops=report.flops,
-        params=report.params,
-        params_no_bn=report.params_no_bn,
-        input_size=report.input_size,
-        macs_by_stage=report.by_stage,
-        macs_by_operator=report.by_operator,
-        unsupported_ops=report.unsupported_ops,
-        activations=report.activations,
-        **objective.latency_cache[model_cfg],
-    )
+    if model_cfg not in objective.measured:  # the untrained network is timed as well
+        size, device = objective.space.data.input_size, objective.device
+        objective.measured[model_cfg] = {
+            **count_macs(model, size, data.in_chans).attrs(),
+            **measure_latency(model.to(device), size, data.in_chans, device),
+        }
+    attrs.update(objective.measured[model_cfg])
     over = objective.set_constraints(trial, attrs)
     if over:
         attrs.update(trained=False, infeasible=over)

@@ -11,6 +11,7 @@ Counted at batch size 1 in eval mode; the input size is recorded with the count.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from fvcore.nn import ActivationCountAnalysis
@@ -29,6 +30,20 @@ class MacReport:
     by_operator: dict[str, int]  # conv, batch_norm, linear, … → MACs
     unsupported_ops: dict[str, int]  # op name → times seen (counted as zero)
     activations: int  # elements of every conv/linear output (fvcore), a memory-traffic proxy
+
+    def attrs(self) -> dict[str, Any]:
+        """The count as a trial's user attributes (plain JSON values)."""
+        return {
+            "macs": self.macs,
+            "flops": self.flops,
+            "params": self.params,
+            "params_no_bn": self.params_no_bn,
+            "input_size": self.input_size,
+            "macs_by_stage": self.by_stage,
+            "macs_by_operator": self.by_operator,
+            "unsupported_ops": self.unsupported_ops,
+            "activations": self.activations,
+        }
 
 
 def count_macs(model: nn.Module, input_size: int, in_chans: int) -> MacReport:

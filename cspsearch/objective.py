@@ -12,19 +12,18 @@ import platform
 import socket
 import time
 from collections.abc import Callable
+from collections.abc import Hashable
 from typing import Any
 
 import optuna
 import torch
 
 from cspsearch.classification import classification_attrs
-from cspsearch.configs import ModelConfig
 from cspsearch.configs import TrainConfig
 from cspsearch.dashboard import upload_trial_artifacts
 from cspsearch.early_stop import EarlyStop
 from cspsearch.early_stop import TrialStopper
 from cspsearch.errors import CspSearchError
-from cspsearch.macs import MacReport
 from cspsearch.recovery import heartbeat
 from cspsearch.recovery import sweep_stale
 from cspsearch.space import SearchSpace
@@ -102,8 +101,9 @@ class Objective:
         self.artifacts = artifacts  # an Optuna artifact store, or None for no uploads
         self.device = pick_device(device)
         self.on_epoch = on_epoch  # (trial number, epoch, epochs, val accuracy), for progress
-        self.macs_cache: dict[ModelConfig, MacReport] = {}  # counted once per architecture
-        self.latency_cache: dict[ModelConfig, dict[str, float]] = {}
+        # Architecture (a ModelConfig, or a detector's configs) → MACs, params and latency:
+        # counted and timed once per architecture, whichever trial meets it first.
+        self.measured: dict[Hashable, dict[str, Any]] = {}
         self.software = versions()
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:

@@ -29,6 +29,7 @@ from cspsearch.precision import resolve_precision
 from cspsearch.precision import training_precision
 from cspsearch.train import EpochCallback
 from cspsearch.train import get_lr
+from cspsearch.train import make_optimizer
 from cspsearch.train import recalibrate_bn
 
 
@@ -100,7 +101,7 @@ def _train(
     train = data.train
     device = train.x.device
     generator = torch.Generator().manual_seed(cfg.seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = make_optimizer(model, cfg, device)  # the classification trainer's AdamW
     n = len(train.x)
     total, step = cfg.epochs * math.ceil(n / cfg.batch_size), 0
     val_ap50, val_ap, train_loss = [], [], []

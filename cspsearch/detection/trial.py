@@ -29,7 +29,6 @@ from cspsearch.sampling import sample_detector
 if TYPE_CHECKING:
     from cspsearch.objective import Objective
 
-_COUNTS: dict[tuple, dict[str, Any]] = {}  # architecture → MACs and latency, once per process
 
 # Attributes an identical earlier trial lends a duplicate (besides the classification ones).
 DETECTION_COPIED = (
@@ -75,7 +74,18 @@ def detection_attrs(objective: Objective, trial: optuna.Trial) -> dict[str, Any]
         return objective.copy_from(trial, earlier, attrs, DETECTION_COPIED)
     torch.manual_seed(train_cfg.seed)
     model = Detector(model_cfg, detector_cfg, data.num_classes, np.array(anchors), data.input_size)
-    attrs.update(_counts(model, (model_cfg, detector_cfg, data.input_size, data.in_chans), device))
+    arch = (model_cfg, detector_cfg)
+    if arch not in objective.measured:
+        size, chans = data.input_size, data.in_chans
+        report = count_macs(model, size, chans)
+        stages = count_macs(model.backbone, size, chans).by_stage
+        objective.measured[arch] = {
+            **report.attrs(),
+            "macs_by_part": report.by_stage,  # top-level modules: backbone, neck, head
+            "macs_by_stage": {k: v for k, v in stages.items() if k != "stages"},
+            **measure_latency(model.to(device), size, chans, device),
+        }
+    attrs.update(objective.measured[arch])
     over = objective.set_constraints(trial, attrs)
     if over:
         return {**attrs, "trained": False, "infeasible": over}
@@ -101,25 +111,3 @@ def detection_attrs(objective: Objective, trial: optuna.Trial) -> dict[str, Any]
         "train_time_s": result.train_time_s,
         "precision": result.precision,
     }
-
-
-def _counts(model: Detector, arch: tuple, device: str) -> dict[str, Any]:
-    """MACs (whole, per part, per backbone stage) and latency, measured once per architecture."""
-    if arch not in _COUNTS:
-        size, chans = arch[-2:]
-        report = count_macs(model, size, chans)
-        stages = count_macs(model.backbone, size, chans).by_stage
-        _COUNTS[arch] = dict(
-            macs=report.macs,
-            flops=report.flops,
-            params=report.params,
-            params_no_bn=report.params_no_bn,
-            input_size=report.input_size,
-            macs_by_part=report.by_stage,  # top-level modules: backbone, neck, head
-            macs_by_stage={k: v for k, v in stages.items() if k != "stages"},
-            macs_by_operator=report.by_operator,
-            unsupported_ops=report.unsupported_ops,
-            activations=report.activations,
-            **measure_latency(model.to(device), size, chans, device),
-        )
-    return _COUNTS[arch]

@@ -9,7 +9,6 @@ import torch
 
 from cspsearch.configs import DataConfig
 from cspsearch.configs import DetectorConfig
-from cspsearch.configs import ModelConfig
 from cspsearch.configs import TrainConfig
 from cspsearch.detection.data import flip
 from cspsearch.detection.data import load_detection
@@ -17,6 +16,7 @@ from cspsearch.detection.loss import assign
 from cspsearch.detection.train import evaluate
 from cspsearch.detection.train import train_detector
 from cspsearch.models.detector import Detector
+from tests.models.test_necks import BACKBONE  # a tiny CSPDarkNet with stride-2 stages
 
 
 @pytest.fixture(scope="module")
@@ -78,19 +78,8 @@ def test_ground_truth_as_predictions_scores_ap_one(data):
 
 
 def test_brief_training_reports_coco_scores_per_epoch(data):
-    backbone = ModelConfig(
-        family="csp_darknet",
-        num_stages=3,
-        stem_width=8,
-        stem_stride=2,
-        out_chs=(16, 24, 32),
-        stride=2,
-        depth=1,
-        down_growth=True,
-        in_chans=3,
-    )
     torch.manual_seed(0)
-    model = Detector(backbone, DetectorConfig(neck_width=8), 4, torch.tensor(data.anchors), 64)
+    model = Detector(BACKBONE, DetectorConfig(neck_width=8), 4, torch.tensor(data.anchors), 64)
     seen = []
     result = train_detector(
         model,
