@@ -1,7 +1,9 @@
 """cspsearch: architecture search and ablation reports for CSPNet (Cross Stage Partial networks).
 
-Data flows one way: space file → SearchSpace → ModelConfig → nn.Module → MacReport and
-TrainResult → Optuna storage → ReportData → HTML. The public API is imported lazily, so
+Data flows one way, one package a step: space (a file → SearchSpace → one trial's configs) →
+models (ModelConfig → nn.Module) → measure (MACs, latency) → training (the one loop, precision,
+the Task interface) → classification / detection (the tasks) → search (objective, study, runs)
+→ report (storage → ReportData → HTML). The public API is imported lazily, so
 ``import cspsearch`` (and ``cspsearch --help``) does not import torch.
 """
 
@@ -13,21 +15,27 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
-    "load_space": "cspsearch.space_file",
-    "SearchSpace": "cspsearch.space",
-    "ModelConfig": "cspsearch.configs",
-    "TrainConfig": "cspsearch.configs",
-    "DataConfig": "cspsearch.configs",
-    "sample_config": "cspsearch.sampling",
+    "load_space": "cspsearch.space.loader",
+    "SearchSpace": "cspsearch.space.searchspace",
+    "ModelConfig": "cspsearch.space.configs",
+    "TrainConfig": "cspsearch.space.configs",
+    "DataConfig": "cspsearch.space.configs",
+    "sample_config": "cspsearch.space.sampling",
     "build_model": "cspsearch.models",
-    "count_macs": "cspsearch.macs",
-    "load_dataset": "cspsearch.data",
-    "train_briefly": "cspsearch.train",
-    "Objective": "cspsearch.objective",
-    "open_study": "cspsearch.study",
-    "run_study": "cspsearch.study",
-    "collect": "cspsearch.report",
-    "write_report": "cspsearch.report",
+    "count_macs": "cspsearch.measure.macs",
+    "fit": "cspsearch.training.loop",
+    "Task": "cspsearch.training.task",
+    "get_task": "cspsearch.training.task",
+    "load_dataset": "cspsearch.classification.data",
+    "train_briefly": "cspsearch.classification.task",
+    "Objective": "cspsearch.search.objective",
+    "search": "cspsearch.search.run",
+    "RunOptions": "cspsearch.search.run",
+    "open_study": "cspsearch.search.study",
+    "run_study": "cspsearch.search.study",
+    "collect": "cspsearch.report.collect",
+    "write_report": "cspsearch.report.html",
+    "report_path": "cspsearch.report.html",
 }
 __all__ = sorted(_API)
 

@@ -73,7 +73,7 @@ def test_the_detection_space_runs_and_reports_ap50(tmp_path: Path, monkeypatch) 
     assert "val AP50" in (tmp_path / "reports" / "csp_efm-epochs1.html").read_text()
     export = cspsearch(tmp_path, "export", "csp_efm-epochs1", "--best", "1", "--out-dir", "best")
     assert export.returncode == 0, export.stderr
-    from cspsearch.space_file import load_space
+    from cspsearch.space.loader import load_space
 
     (fixed,) = (tmp_path / "best").glob("*.yaml")
     best = next(t for t in study.trials if fixed.stem.endswith(f"trial{t.number}"))

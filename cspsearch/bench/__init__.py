@@ -27,13 +27,13 @@ from cspsearch.bench import machine
 from cspsearch.bench import search
 from cspsearch.bench import speed
 from cspsearch.bench.table import markdown
-from cspsearch.data import load_dataset
-from cspsearch.early_stop import EarlyStop
-from cspsearch.objective import pick_device
-from cspsearch.precision import resolve_precision
-from cspsearch.space import SearchSpace
-from cspsearch.space_file import load_space
-from cspsearch.space_file import parse_space
+from cspsearch.classification.data import load_dataset
+from cspsearch.search.early_stop import EarlyStop
+from cspsearch.space.loader import load_space
+from cspsearch.space.loader import parse_space
+from cspsearch.space.searchspace import SearchSpace
+from cspsearch.training.device import pick_device
+from cspsearch.training.precision import resolve_precision
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torch.utils.data import TensorDataset
 
-from cspsearch.configs import TrainConfig
-from cspsearch.data import Dataset
-from cspsearch.train import get_lr
+from cspsearch.classification.data import Dataset
+from cspsearch.space.configs import TrainConfig
+from cspsearch.training.loop import lr_factor
 
 
 def _loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool) -> DataLoader:
@@ -46,7 +46,7 @@ def plain_loop(model: nn.Module, data: Dataset, cfg: TrainConfig, device: str) -
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * math.ceil(len(data.train_x) / cfg.batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: get_lr(step, total, cfg) / cfg.lr
+        optimizer, lambda step: lr_factor(step, total, cfg.warmup_fraction)
     )
     val_accuracy = []
     for _ in range(cfg.epochs):

@@ -16,17 +16,17 @@ from typing import Any
 import optuna
 import torch
 
-from cspsearch.data import load_dataset
-from cspsearch.early_stop import EarlyStop
-from cspsearch.early_stop import TrialStopper
+from cspsearch.classification.data import load_dataset
+from cspsearch.classification.task import train_briefly
 from cspsearch.errors import BuildError
-from cspsearch.macs import count_macs
+from cspsearch.measure.macs import count_macs
 from cspsearch.models import build_model
-from cspsearch.report.pareto import hypervolume_2d
-from cspsearch.sampling import sample_config
-from cspsearch.space import SearchSpace
-from cspsearch.study import make_sampler
-from cspsearch.train import train_briefly
+from cspsearch.pareto import hypervolume_2d
+from cspsearch.search.early_stop import EarlyStop
+from cspsearch.search.early_stop import TrialStopper
+from cspsearch.search.study import make_sampler
+from cspsearch.space.sampling import sample_config
+from cspsearch.space.searchspace import SearchSpace
 
 Table = dict[str, tuple[int, list[float]] | None]  # config → (MACs, accuracy per epoch) | failed
 
@@ -53,8 +53,8 @@ def evaluate_grid(space: SearchSpace, device: str) -> Table:
             return 0.0
         macs = count_macs(model, space.data.input_size, data.in_chans).macs
         result = train_briefly(model.to(device), data, train_cfg)
-        table[key] = (macs, result.val_accuracy)
-        return result.val_accuracy[-1]
+        table[key] = (macs, result.curve("accuracy"))
+        return result.val[-1]["accuracy"]
 
     study = optuna.create_study(sampler=optuna.samplers.BruteForceSampler(seed=0))
     study.optimize(evaluate, n_trials=10_000)  # stops itself once the grid is exhausted

@@ -14,22 +14,22 @@ import torch.nn.functional as F
 
 from cspsearch.bench.machine import profile_step
 from cspsearch.bench.plain import plain_loop
-from cspsearch.configs import ModelConfig
-from cspsearch.configs import TrainConfig
-from cspsearch.dashboard import artifact_store
-from cspsearch.data import Dataset
+from cspsearch.classification.data import Dataset
+from cspsearch.classification.task import train_briefly
 from cspsearch.models import build_model
-from cspsearch.objective import Objective
-from cspsearch.precision import autocast
-from cspsearch.precision import training_precision
-from cspsearch.report.pareto import pareto_mask
-from cspsearch.space import SearchSpace
-from cspsearch.study import make_sampler
-from cspsearch.study import open_storage
-from cspsearch.study import open_study
-from cspsearch.study import run_study
-from cspsearch.train import make_optimizer
-from cspsearch.train import train_briefly
+from cspsearch.pareto import pareto_mask
+from cspsearch.search.artifacts import artifact_store
+from cspsearch.search.objective import Objective
+from cspsearch.search.study import make_sampler
+from cspsearch.search.study import open_storage
+from cspsearch.search.study import open_study
+from cspsearch.search.study import run_study
+from cspsearch.space.configs import ModelConfig
+from cspsearch.space.configs import TrainConfig
+from cspsearch.space.searchspace import SearchSpace
+from cspsearch.training.loop import make_optimizer
+from cspsearch.training.precision import autocast
+from cspsearch.training.precision import training_precision
 
 
 def run_overhead_study(
@@ -89,9 +89,9 @@ def _ours(model_cfg: ModelConfig, cfg: TrainConfig, data: Dataset, device: str) 
     return {
         "time_s": result.train_time_s,
         "step_time_s": result.step_time_s,
-        "epochs": len(result.val_accuracy),
-        "val_accuracy": result.val_accuracy[-1],
-        "test_accuracy": result.test_accuracy,
+        "epochs": len(result.val),
+        "val_accuracy": result.val[-1]["accuracy"],
+        "test_accuracy": result.test["accuracy"],
     }
 
 

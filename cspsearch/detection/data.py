@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from cspsearch.configs import DataConfig
 from cspsearch.detection.anchors import kmeans_anchors
 from cspsearch.detection.coco import CocoData
 from cspsearch.detection.coco import ground_truth
 from cspsearch.detection.coco import read_coco
 from cspsearch.detection.shapes import default_shapes
+from cspsearch.space.configs import DataConfig
 
 
 @dataclass(frozen=True)

@@ -98,22 +98,15 @@ def _coco_header(images: int, size: int, seed: int) -> dict:
     # No date in ``info``: the same parameters must give byte-identical json.
     info = {"description": "cspsearch synthetic shapes", "version": str(VERSION)}
     info.update(images=images, size=size, seed=seed)
-    cats = [
-        {"id": i + 1, "name": name, "supercategory": "shape"} for i, name in enumerate(CLASSES)
-    ]
+    cats = [{"id": i + 1, "name": n, "supercategory": "shape"} for i, n in enumerate(CLASSES)]
     return {"info": info, "images": [], "annotations": [], "categories": cats}
 
 
 def _annotation(ann_id: int, image_id: int, box: tuple[int, ...], label: int) -> dict:
     x, y, w, h = (float(v) for v in box)
-    return {
-        "id": ann_id,  # from 1: COCOeval treats a matched annotation id 0 as unmatched
-        "image_id": image_id,
-        "category_id": label + 1,
-        "bbox": [x, y, w, h],
-        "area": w * h,
-        "iscrowd": 0,
-    }
+    # Ids from 1: COCOeval treats a matched annotation id 0 as unmatched.
+    ann = {"id": ann_id, "image_id": image_id, "category_id": label + 1, "bbox": [x, y, w, h]}
+    return {**ann, "area": w * h, "iscrowd": 0}
 
 
 def _draw_image(rng: np.random.Generator, size: int) -> tuple[np.ndarray, list, list]:

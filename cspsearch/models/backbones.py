@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from torch import nn
 
-from cspsearch.configs import ModelConfig
 from cspsearch.errors import BuildError
-from cspsearch.models import register_family
 from cspsearch.models.blocks import BLOCKS
 from cspsearch.models.csp_stage import CSPStage
 from cspsearch.models.csp_stage import StageWidths
 from cspsearch.models.csp_stage import stage_widths
 from cspsearch.models.layers import ConvBnAct
+from cspsearch.models.registry import register_family
+from cspsearch.space.configs import ModelConfig
 
 
 def plan(cfg: ModelConfig) -> list[tuple[int, StageWidths]]:

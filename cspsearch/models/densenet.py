@@ -15,13 +15,13 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from cspsearch.configs import ModelConfig
 from cspsearch.errors import BuildError
-from cspsearch.models import register_family
 from cspsearch.models.csp_stage import CSPStage
 from cspsearch.models.csp_stage import StageWidths
 from cspsearch.models.csp_stage import stage_widths
 from cspsearch.models.layers import ConvBnAct
+from cspsearch.models.registry import register_family
+from cspsearch.space.configs import ModelConfig
 
 
 class DenseLayer(nn.Module):

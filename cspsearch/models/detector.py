@@ -14,12 +14,12 @@ import math
 import torch
 from torch import nn
 
-from cspsearch.configs import DetectorConfig
-from cspsearch.configs import ModelConfig
 from cspsearch.errors import BuildError
-from cspsearch.models import build_model
 from cspsearch.models.layers import ConvBnAct
 from cspsearch.models.necks import Neck
+from cspsearch.models.registry import build_model
+from cspsearch.space.configs import DetectorConfig
+from cspsearch.space.configs import ModelConfig
 
 LEVELS = 3  # pyramid levels, each with ANCHORS anchors (YOLOv3)
 ANCHORS = 3

@@ -22,8 +22,7 @@ from torch import nn
 
 from cspsearch.errors import BuildError
 from cspsearch.models.layers import ConvBnAct
-
-NECKS = ("fpn", "gfm", "efm")
+from cspsearch.space.configs import NECKS  # the only copy of the names; sources() knows each
 
 
 def sources(neck: str, level: int, levels: int = 3) -> tuple[int, ...]:

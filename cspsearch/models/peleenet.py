@@ -14,10 +14,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cspsearch.configs import ModelConfig
-from cspsearch.models import register_family
 from cspsearch.models.densenet import CspDenseNet
 from cspsearch.models.layers import ConvBnAct
+from cspsearch.models.registry import register_family
+from cspsearch.space.configs import ModelConfig
 
 
 class StemBlock(nn.Module):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from cspsearch.configs import ModelConfig
+from cspsearch.space.configs import ModelConfig
 
 IMAGENET = dict(in_chans=3, num_classes=1000)
 RESNET_STEM = dict(stem_width=64, stem_kernel=7, stem_stride=4, stem_pool=True)
@@ -168,8 +168,8 @@ def resolve(
     """A preset name or a space file whose model values are all fixed → (label, config, input
     size). SpaceError names what is searched or unknown."""
     from cspsearch.errors import SpaceError
-    from cspsearch.space import is_spec
-    from cspsearch.space_file import load_space
+    from cspsearch.space.loader import load_space
+    from cspsearch.space.searchspace import is_spec
 
     if name_or_path in PRESETS:
         cfg, size = PRESETS[name_or_path]

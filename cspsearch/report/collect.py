@@ -14,8 +14,8 @@ from typing import NamedTuple
 import optuna
 from optuna.trial import TrialState
 
-from cspsearch.report.pareto import pareto_mask
-from cspsearch.space import SCORES
+from cspsearch.pareto import pareto_mask
+from cspsearch.space.configs import SCORES
 
 
 class TrialRow(NamedTuple):

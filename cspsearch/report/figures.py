@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from cspsearch.pareto import pareto_mask
 from cspsearch.report.collect import ReportData
 from cspsearch.report.collect import TrialRow
-from cspsearch.report.pareto import hypervolume_history
-from cspsearch.report.pareto import pareto_mask
+from cspsearch.report.hypervolume import hypervolume_history
 
 FUSION_COLORS = {"none": "#222222", "first": "#1f77b4", "last": "#ff7f0e", "full": "#2ca02c"}
 STUDY_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b"]

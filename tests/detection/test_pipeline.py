@@ -7,15 +7,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from cspsearch.configs import DataConfig
-from cspsearch.configs import DetectorConfig
-from cspsearch.configs import TrainConfig
 from cspsearch.detection.data import flip
 from cspsearch.detection.data import load_detection
 from cspsearch.detection.loss import assign
-from cspsearch.detection.train import evaluate
-from cspsearch.detection.train import train_detector
+from cspsearch.detection.task import detection_hooks
+from cspsearch.detection.task import evaluate
 from cspsearch.models.detector import Detector
+from cspsearch.space.configs import DataConfig
+from cspsearch.space.configs import DetectorConfig
+from cspsearch.space.configs import TrainConfig
+from cspsearch.training.loop import fit
 from tests.models.test_necks import BACKBONE  # a tiny CSPDarkNet with stride-2 stages
 
 
@@ -81,15 +82,23 @@ def test_brief_training_reports_coco_scores_per_epoch(data):
     torch.manual_seed(0)
     model = Detector(BACKBONE, DetectorConfig(neck_width=8), 4, torch.tensor(data.anchors), 64)
     seen = []
-    result = train_detector(
+    result = fit(
         model,
-        data,
+        detection_hooks(model, data, "ciou"),
         TrainConfig(epochs=2, batch_size=16, precise_bn=32),
-        "ciou",
         lambda e, a: seen.append(a),
     )
-    assert len(result.val_ap50) == 2 and seen == result.val_ap50
-    assert all(0 <= v <= 1 for v in [*result.val_ap50, *result.val_ap])
+    assert len(result.val) == 2 and seen == result.curve("ap50")
+    assert all(0 <= v <= 1 for v in [*result.curve("ap50"), *result.curve("ap")])
     assert all(math.isfinite(v) for v in result.train_loss)
     assert result.train_loss[1] < result.train_loss[0]
     assert set(result.test) >= {"ap", "ap50"}
+    assert 0 < result.step_time_s < result.train_time_s  # recorded for detection too
+
+
+def test_the_callback_can_stop_a_detector_early(data):
+    torch.manual_seed(0)
+    model = Detector(BACKBONE, DetectorConfig(neck_width=8), 4, torch.tensor(data.anchors), 64)
+    hooks = detection_hooks(model, data, "giou")
+    result = fit(model, hooks, TrainConfig(epochs=3, batch_size=16), lambda e, a: e == 0)
+    assert len(result.val) == 1  # the old detection trainer ignored the callback's answer

@@ -5,8 +5,6 @@ import itertools
 import pytest
 import torch
 
-from cspsearch.configs import FUSIONS
-from cspsearch.configs import ModelConfig
 from cspsearch.errors import BuildError
 from cspsearch.models import build_model
 from cspsearch.models.csp_stage import CSPStage
@@ -14,6 +12,8 @@ from cspsearch.models.csp_stage import stage_widths
 from cspsearch.models.densenet import dense_block
 from cspsearch.models.densenet import plan
 from cspsearch.models.layers import split_channels
+from cspsearch.space.configs import FUSIONS
+from cspsearch.space.configs import ModelConfig
 
 
 @pytest.mark.parametrize(

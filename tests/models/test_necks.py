@@ -5,14 +5,14 @@ import itertools
 import pytest
 import torch
 
-from cspsearch.configs import NECKS as CONFIG_NECKS
-from cspsearch.configs import DetectorConfig
-from cspsearch.configs import ModelConfig
 from cspsearch.errors import BuildError
 from cspsearch.models.detector import Detector
 from cspsearch.models.necks import NECKS
 from cspsearch.models.necks import Maxout
 from cspsearch.models.necks import Neck
+from cspsearch.space.configs import NECKS as CONFIG_NECKS
+from cspsearch.space.configs import DetectorConfig
+from cspsearch.space.configs import ModelConfig
 
 IN_CHS = (8, 12, 16)
 SIZES = (8, 4, 2)

@@ -11,11 +11,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from typer.testing import CliRunner
 
 from cspsearch.cli import app
-from cspsearch.configs import ModelConfig
-from cspsearch.macs import count_macs
+from cspsearch.measure.macs import count_macs
 from cspsearch.models import FAMILIES
 from cspsearch.models import build_model
 from cspsearch.models.presets import PRESETS
+from cspsearch.space.configs import ModelConfig
 
 # timm's results/benchmark-infer-amp-nchw-pt240-cu124-rtx4090.csv at 256×256, 1000 classes:
 # param_count (millions, 2 decimals) and infer_gmacs. DESIGN.md gives two counts exactly.

@@ -3,12 +3,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cspsearch import configs
-from cspsearch.configs import FUSIONS
-from cspsearch.configs import ModelConfig
 from cspsearch.errors import BuildError
 from cspsearch.models import FAMILIES
 from cspsearch.models import build_model
+from cspsearch.space import configs
+from cspsearch.space.configs import FUSIONS
+from cspsearch.space.configs import ModelConfig
 
 
 def test_config_lists_every_registered_family() -> None:

@@ -6,8 +6,8 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 from optuna.trial import create_trial
 
+from cspsearch.pareto import pareto_mask
 from cspsearch.report.collect import collect
-from cspsearch.report.pareto import pareto_mask
 
 
 def test_pareto_mask_by_hand() -> None:
@@ -60,7 +60,7 @@ def test_collect_marks_front_baselines_and_infeasible() -> None:
 
 
 def test_hypervolume_2d_by_hand() -> None:
-    from cspsearch.report.pareto import hypervolume_2d
+    from cspsearch.pareto import hypervolume_2d
 
     # Staircase of (1, 3) and (2, 1) under reference (4, 4): 1·1 + 2·3 = 7; a dominated point
     # and one outside the reference add nothing.
@@ -74,7 +74,7 @@ def test_hypervolume_agrees_with_optuna() -> None:
     import numpy as np
     from optuna._hypervolume import compute_hypervolume
 
-    from cspsearch.report.pareto import hypervolume_2d
+    from cspsearch.pareto import hypervolume_2d
 
     rng = random.Random(0)
     for _ in range(20):

@@ -1,0 +1,103 @@
+"""``cspsearch report``, ``dashboard`` and ``export``: what a person reads from a storage."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from cspsearch.cli.app import ARTIFACTS
+from cspsearch.cli.app import app
+from cspsearch.cli.app import user_errors
+
+
+@app.command()
+def report(
+    studies: list[str] = typer.Argument(..., help="Study name; two or more are overlaid."),
+    storage: str | None = typer.Option(None, help="Where the studies are (default as for run)."),
+    out: Path | None = typer.Option(None, help="HTML file (default reports/STUDY[-vs-…].html)."),
+) -> None:
+    """Write one self-contained HTML ablation report of a study (or several, side by side)."""
+    with user_errors():
+        from cspsearch.report import collect
+        from cspsearch.report import report_path
+        from cspsearch.report import write_report
+
+        opened = _existing_studies(storage, studies)
+        data = [collect(opened, name) for name in studies]
+        typer.echo(str(write_report(data, out or report_path("-vs-".join(studies)))))
+
+
+@app.command()
+def dashboard(
+    storage: str | None = typer.Option(None, help="Study storage (default as for run)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (local only by default)."),
+    port: int = typer.Option(8080, min=1, max=65535),
+    artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the per-trial artifacts."),
+) -> None:
+    """Serve the studies with optuna-dashboard (trials, plots, artifacts) until Ctrl-C."""
+    with user_errors():
+        from cspsearch.report.dashboard import serve
+        from cspsearch.search.study import open_storage
+
+        opened = open_storage(storage, must_exist=True)
+        typer.echo(f"optuna-dashboard on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+        serve(opened, host, port, artifacts)
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+    json = "json"
+
+
+@app.command()
+def export(
+    study: str = typer.Argument(..., help="Study name."),
+    storage: str | None = typer.Option(None, help="Where the study is (default as for run)."),
+    format: ExportFormat = typer.Option(ExportFormat.csv, help="Table format."),
+    out: Path | None = typer.Option(None, help="Table file (default reports/STUDY.FORMAT)."),
+    best: int | None = typer.Option(
+        None, min=1, help="Instead of a table: the K best architectures as space files."
+    ),
+    out_dir: Path = typer.Option(Path("reports/best"), help="Folder of the --best files."),
+) -> None:
+    """Export a study: one row per trial, or its best architectures as ready-to-run spaces."""
+    with user_errors():
+        import optuna
+
+        from cspsearch.report import collect
+        from cspsearch.report.export import write_best
+        from cspsearch.report.export import write_table
+        from cspsearch.report.tables import safe_name
+
+        opened = _existing_studies(storage, [study])
+        loaded = optuna.load_study(study_name=study, storage=opened)
+        if best:
+            for path in write_best(loaded, collect(opened, study), best, out_dir):
+                typer.echo(str(path))
+            return
+        target = out or Path("reports") / f"{safe_name(study)}.{format.value}"
+        typer.echo(str(write_table(loaded, format.value, target)))
+
+
+def _existing_studies(storage: str | None, names: list[str]):  # noqa: ANN202 (lazy optuna type)
+    """Open ``storage`` for reading; StudyError unless every study in ``names`` is there."""
+    import optuna
+
+    from cspsearch.errors import StudyError
+    from cspsearch.search.study import DEFAULT_STORAGE
+    from cspsearch.search.study import list_studies
+    from cspsearch.search.study import open_storage
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    opened = open_storage(storage, must_exist=True)
+    found = list_studies(opened)
+    for name in names:
+        if name not in found:
+            raise StudyError(
+                f"no study {name!r} in {storage or DEFAULT_STORAGE} "
+                f"(studies: {', '.join(found) or 'none'})"
+            )
+    return opened

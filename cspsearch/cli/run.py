@@ -1,0 +1,110 @@
+"""``cspsearch run`` and ``cspsearch worker``: thin commands over cspsearch.search.run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cspsearch.cli.app import ARTIFACTS
+from cspsearch.cli.app import Precision
+from cspsearch.cli.app import Sampler
+from cspsearch.cli.app import app
+from cspsearch.cli.app import user_errors
+
+
+@app.command()
+def run(
+    space: str = typer.Option(..., "--space", help="Bundled space name or path to a YAML file."),
+    study_name: str | None = typer.Option(None, help="Default: the space name (+ overrides)."),
+    storage: str | None = typer.Option(
+        None, help="Optuna URL or Journal file path. Default: sqlite:///reports/cspsearch.db"
+    ),
+    n_trials: int | None = typer.Option(
+        None, min=1, help="Counted trials the study should hold (default: study.n_trials)."
+    ),
+    timeout: float | None = typer.Option(None, min=0.0, help="Stop starting trials after SEC."),
+    sampler: Sampler | None = typer.Option(None, help="Default: the space's study.sampler."),
+    epochs: int | None = typer.Option(None, min=1, help="Override train.epochs."),
+    seed: int | None = typer.Option(None, min=0, help="Override train.seed and seed the sampler."),
+    seeds: int | None = typer.Option(
+        None, min=1, help="Train each architecture K times (seeds seed…seed+K−1); score = mean."
+    ),
+    device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda, cuda:K."),
+    artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the per-trial artifacts."),
+    data: str | None = typer.Option(
+        None, help="Dataset NAME[:PATH]: digits, cifar10:DIR, cifar100:DIR, imagefolder:DIR."
+    ),
+    n_workers: int = typer.Option(1, min=1, help="Worker processes on this machine."),
+    trial_timeout: float | None = typer.Option(
+        None, min=0.0, help="Fail a trial that runs longer than SEC."
+    ),
+    precision: Precision | None = typer.Option(
+        None, help="Override train.precision: fp32, bf16 (autocast) or auto (bf16 if native)."
+    ),
+    early_stop: bool = typer.Option(
+        False, "--early-stop", help="Stop trials dominated at epochs 1, 2, 4, … (halving)."
+    ),
+    trials_per_device: int = typer.Option(
+        1, min=1, help="K concurrent trials (worker processes) per GPU, or on the CPU."
+    ),
+) -> None:
+    """Search a space: build, count MACs, briefly train and record each trial."""
+    with user_errors():
+        from cspsearch.report.dashboard import publish_figures
+        from cspsearch.search import progress as out
+        from cspsearch.search.run import RunOptions
+        from cspsearch.search.run import run_search
+
+        given = (
+            ("epochs", epochs),
+            ("seed", seed),
+            ("seeds", seeds),
+            ("precision", precision.value if precision else None),
+        )
+        options = RunOptions(
+            device, artifacts, timeout, trial_timeout, early_stop, trials_per_device
+        )
+        done = run_search(
+            space,
+            n_trials,
+            storage,
+            study_name,
+            sampler.value if sampler else None,
+            seed,
+            n_workers,
+            data,
+            {k: v for k, v in given if v is not None},
+            options,
+        )
+        publish_figures(done.study, done.storage)  # shown by optuna-dashboard
+        out.console.print(out.summary(done.study), highlight=False)
+        storage_arg = f" --storage {storage}" if storage else ""
+        out.console.print(
+            f"report: cspsearch report {done.study.study_name}{storage_arg}", highlight=False
+        )
+        code = 1 if any(done.worker_codes) else 0
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker(
+    study: str = typer.Option(..., "--study", help="Name of the study to join."),
+    storage: str = typer.Option(..., help="The study's storage (Journal file or PostgreSQL)."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:K."),
+    seed: int | None = typer.Option(None, min=0, help="Seed of this worker's sampler."),
+    timeout: float | None = typer.Option(None, min=0.0, help="Stop starting trials after SEC."),
+    trial_timeout: float | None = typer.Option(None, min=0.0, help="Fail trials past SEC."),
+    artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the per-trial artifacts."),
+    early_stop: bool = typer.Option(
+        False, "--early-stop", help="Stop trials dominated at epochs 1, 2, 4, … (halving)."
+    ),
+    quota: int | None = typer.Option(None, min=0, hidden=True),
+) -> None:
+    """Join a study (from any machine) and run trials until it holds its target."""
+    with user_errors():
+        from cspsearch.search.run import RunOptions
+        from cspsearch.search.run import work
+
+        options = RunOptions(device, artifacts, timeout, trial_timeout, early_stop)
+        work(study, storage, quota, seed, options)

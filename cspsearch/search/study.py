@@ -1,0 +1,197 @@
+"""Studies: open (or resume) the Optuna study of a space, choose its sampler, run trials.
+
+Storage: an Optuna RDB URL (``sqlite:///…``, ``postgresql://…``) or a plain file path, which
+means an Optuna Journal file; by default ``sqlite:///reports/cspsearch.db`` under the working
+folder, one database holding every study, which optuna-dashboard and the ``optuna`` CLI read.
+``n_trials`` is the number of counted trials the study should hold (recovery.py says which
+count), so re-running the same command resumes an interrupted study instead of starting over.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from collections.abc import Sequence
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from cspsearch.errors import CspSearchError
+from cspsearch.errors import StudyError
+from cspsearch.search.recovery import counted_trials
+from cspsearch.search.recovery import rdb_heartbeat
+from cspsearch.space.searchspace import SearchSpace
+
+DEFAULT_STORAGE = "sqlite:///reports/cspsearch.db"
+CATCH = (CspSearchError, RuntimeError, MemoryError)  # trial-level faults: FAIL, study goes on
+
+
+def open_storage(storage: str | None, must_exist: bool = False) -> optuna.storages.BaseStorage:
+    """The storage ``storage`` names (see the module docstring); StudyError if it cannot open.
+
+    With ``must_exist`` (reading a study) a missing database file is an error, not created.
+    """
+    url = storage or DEFAULT_STORAGE
+    path = _file_of(url)
+    if must_exist and path is not None and not path.is_file():
+        raise StudyError(f"no study storage at {path} (give the one the study used: --storage)")
+    if path is not None and not must_exist:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if "://" not in url:
+            from optuna.storages.journal import JournalFileBackend
+
+            return optuna.storages.JournalStorage(JournalFileBackend(url))
+        with warnings.catch_warnings():  # Optuna marks its heartbeat arguments experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            if url.startswith("sqlite"):
+                return _sqlite(url)
+            return optuna.storages.RDBStorage(url, **rdb_heartbeat())
+    except Exception as exc:  # sqlalchemy, driver and file errors all mean "cannot open"
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StudyError(f"cannot open storage {url!r}: {reason}") from None
+
+
+def _sqlite(url: str) -> optuna.storages.RDBStorage:
+    """SQLite with a busy timeout and WAL journaling, so a reader (optuna-dashboard, a report)
+    and the writing study wait for each other instead of failing with "database is locked"
+    (optuna-dashboard issue #545: a dashboard on a live SQLite file crashed the study)."""
+    storage = optuna.storages.RDBStorage(
+        url, engine_kwargs={"connect_args": {"timeout": 60}}, **rdb_heartbeat()
+    )
+    with storage.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # kept in the file from now on
+    return storage
+
+
+def _file_of(url: str) -> Path | None:
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///"))
+    return None if "://" in url else Path(url)
+
+
+def default_study_name(space_name: str, overrides: dict[str, object]) -> str:
+    """The space name plus the training overrides: ``csp_densenet-epochs1-seed3``."""
+    return space_name + "".join(f"-{k}{v}" for k, v in overrides.items())
+
+
+def make_sampler(
+    name: str, seed: int | None, space: SearchSpace, parallel: bool = False
+) -> optuna.samplers.BaseSampler:
+    """The sampler called ``name``, with Optuna 5.0's changed defaults passed explicitly.
+
+    Without ``seed`` the sampler takes the space's fixed training seed, so a study's sequence of
+    architectures is reproducible. ``parallel``: other workers share the study, so TPE treats
+    their running trials as bad results (constant liar) instead of proposing them again.
+    """
+    if seed is None:
+        fixed = space.train.get("seed", 0)
+        seed = fixed if isinstance(fixed, int) else 0
+    # group=True (conditional split_ratio) and metric names are marked experimental in Optuna.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, group=True, constant_liar=parallel
+        )
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(
+            seed=seed, population_size=min(50, max(8, space.n_trials // 4))
+        )
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "grid":
+        if space.size() is None:
+            continuous = [
+                k
+                for k, v in space.searched().items()
+                if getattr(v, "count", None) and v.count() is None
+            ]
+            raise StudyError(
+                f"sampler grid needs discrete parameters; continuous: "
+                f"{', '.join(continuous)} (give them a step or choices)"
+            )
+        # Exhaustive and aware of conditional parameters (split_ratio only when fused).
+        return optuna.samplers.BruteForceSampler(seed=seed)
+    raise StudyError(f"unknown sampler {name!r} (tpe, nsga2, gp, random, grid)")
+
+
+def open_study(
+    space: SearchSpace,
+    storage: optuna.storages.BaseStorage,
+    study_name: str,
+    sampler: optuna.samplers.BaseSampler,
+) -> optuna.Study:
+    """Resume study ``study_name`` if it exists (it must come from the same space), else create
+    it with the space's objectives as metric names and the space stored as a study attribute."""
+    directions = list(space.objectives.values())
+    try:
+        study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
+    except KeyError:
+        study = None
+    if study is not None:
+        found = study.user_attrs.get("space_fingerprint")
+        if found != space.fingerprint():
+            raise StudyError(
+                f"study {study_name!r} was made from a different space or settings (fingerprint "
+                f"{found} ≠ {space.fingerprint()}); choose a new --study-name"
+            )
+        return study
+    study = optuna.create_study(
+        storage=storage, study_name=study_name, sampler=sampler, directions=directions
+    )
+    study.set_metric_names(list(space.objectives))
+    study.set_user_attr("space_name", space.name)
+    study.set_user_attr("space", space.to_dict())
+    study.set_user_attr("space_fingerprint", space.fingerprint())
+    return study
+
+
+def run_study(
+    study: optuna.Study,
+    objective: Callable,
+    n_trials: int,
+    timeout: float | None,
+    callbacks: Sequence[Callable] = (),
+    quota: int | None = None,
+) -> int:
+    """Run trials until the study counts ``n_trials`` (or exactly ``quota`` trials, when a
+    parent process split the work; or until ``timeout`` seconds pass); returns how many ran.
+    A trial that raises a cspsearch, runtime or memory error is recorded as failed and the
+    study goes on."""
+    to_run = quota if quota is not None else n_trials - counted_trials(study)
+    if to_run <= 0:
+        return 0
+    before = len(study.trials)
+    study.set_user_attr("n_trials", n_trials)  # what joining workers aim for
+    study.optimize(
+        objective, n_trials=to_run, timeout=timeout, catch=CATCH, callbacks=list(callbacks)
+    )
+    return len(study.trials) - before
+
+
+def join_study(
+    study: optuna.Study,
+    objective: Callable,
+    timeout: float | None,
+    callbacks: Sequence[Callable] = (),
+) -> int:
+    """Run trials, one at a time, while the study holds fewer than its target (set by
+    ``run_study``) counted or running trials; returns how many ran."""
+    target, start, ran = int(study.user_attrs.get("n_trials", 0)), time.monotonic(), 0
+    while timeout is None or time.monotonic() - start < timeout:
+        running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+        if counted_trials(study) + running >= target:
+            break
+        study.optimize(objective, n_trials=1, catch=CATCH, callbacks=list(callbacks))
+        ran += 1
+    return ran
+
+
+def list_studies(storage: optuna.storages.BaseStorage) -> list[str]:
+    return [
+        s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
+    ]

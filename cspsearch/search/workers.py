@@ -1,0 +1,119 @@
+"""Several worker processes on one study: quotas, spawning and waiting (no torch here).
+
+``cspsearch run --n-workers N`` creates or resumes the study, splits the trials still to run
+into N exact quotas and starts N ``cspsearch worker`` processes, so the study ends with exactly
+the requested number of counted trials. ``cspsearch worker`` without a quota joins a study
+from any machine and runs trials while the study holds fewer than its target (workers joining
+at the same moment can each start one trial past it).
+SQLite takes one writer at a time: several workers need a Journal file (one machine) or
+PostgreSQL (several machines).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from cspsearch.errors import StudyError
+
+WORKER_ID = "CSPSEARCH_WORKER_ID"  # environment variable: this worker's index
+LOCAL_WORKERS = "CSPSEARCH_LOCAL_WORKERS"  # environment variable: workers on this machine
+
+
+def split(total: int, workers: int) -> list[int]:
+    """``total`` trials as ``workers`` quotas differing by at most one."""
+    return [total // workers + (1 if i < total % workers else 0) for i in range(workers)]
+
+
+def check_storage(storage: str | None, workers: int) -> str:
+    """The storage URL several workers can share; StudyError for SQLite or the default."""
+    if workers > 1 and (storage is None or storage.startswith("sqlite")):
+        raise StudyError(
+            f"--storage {storage or 'sqlite:///reports/cspsearch.db (default)'}: SQLite takes one "
+            f"writer, not {workers}; give a Journal file (--storage reports/cspsearch.log) or "
+            "PostgreSQL (--storage postgresql://…)"
+        )
+    return storage or ""
+
+
+def spawn(args: Sequence[str], quotas: Sequence[int]) -> list[int]:
+    """Run one ``cspsearch worker ARGS --quota Q`` per quota; return their exit codes.
+
+    Ctrl-C reaches the workers (each marks its running trial failed and stops) and is waited for.
+    """
+    procs = []
+    local = str(sum(1 for q in quotas if q))
+    for i, quota in enumerate(quotas):
+        if quota == 0:
+            continue
+        env = {**os.environ, WORKER_ID: str(i), LOCAL_WORKERS: local}
+        cmd = [sys.executable, "-m", "cspsearch", "worker", *args, "--quota", str(quota)]
+        procs.append(subprocess.Popen(cmd, env=env))
+    try:
+        return [p.wait() for p in procs]
+    except KeyboardInterrupt:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        return [p.wait() for p in procs]
+
+
+def cpu_threads() -> int | None:
+    """Threads for one worker's CPU work when several workers share this machine (its cores
+    divided among them, so K processes do not each run one thread per core); None when alone
+    (torch's own default stands)."""
+    local = int(os.environ.get(LOCAL_WORKERS, "1"))
+    return max(1, (os.cpu_count() or 1) // local) if local > 1 else None
+
+
+def describe_exit(index: int, code: int) -> str:
+    if code < 0:
+        return f"worker {index} was killed by signal {-code}; re-run the command to resume"
+    return f"worker {index} exited with code {code}"
+
+
+def worker_args(name: str, storage: str, seed: int | None, options: Any) -> list[str]:
+    """The ``cspsearch worker`` arguments that run ``options`` (a RunOptions) on study ``name``."""
+    args = ["--study", name, "--storage", storage, "--device", options.device]
+    args += ["--artifacts", str(options.artifacts)]
+    for flag, value in (
+        ("--seed", seed),
+        ("--timeout", options.timeout),
+        ("--trial-timeout", options.trial_timeout),
+    ):
+        if value is not None:
+            args += [flag, str(value)]
+    return args + (["--early-stop"] if options.early_stop else [])
+
+
+def workers_for(n_workers: int, trials_per_device: int, device: str) -> int:
+    """Worker processes to start: ``--n-workers``, or ``--trials-per-device`` K per GPU (K on
+    the CPU or one named device), so small models keep a GPU busy."""
+    if trials_per_device <= 1:
+        return n_workers
+    if n_workers > 1:
+        raise StudyError("--n-workers and --trials-per-device: give one of them, not both")
+    return trials_per_device * gpu_count(device)
+
+
+def gpu_count(device: str) -> int:
+    """GPUs the workers spread over: every visible one for ``auto``/``cuda``, else 1."""
+    if device not in ("auto", "cuda"):
+        return 1
+    import torch
+
+    return max(1, torch.cuda.device_count())
+
+
+def device_for(index: int, options: Any) -> Any:
+    """With several GPUs and device auto (or cuda), worker i takes cuda:(i mod GPUs): with
+    ``--trials-per-device K`` that is K workers on each GPU. ``options``: a RunOptions."""
+    count = gpu_count(options.device)
+    if count > 1:
+        return replace(options, device=f"cuda:{index % count}")
+    return options

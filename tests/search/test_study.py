@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import optuna
+import pytest
+
+from cspsearch.errors import StudyError
+from cspsearch.search.objective import Objective
+from cspsearch.search.study import make_sampler
+from cspsearch.search.study import open_storage
+from cspsearch.search.study import open_study
+from cspsearch.search.study import run_study
+from cspsearch.space.loader import load_space
+from cspsearch.space.searchspace import Range
+
+
+def _run(
+    space_file: Path, storage: str, n_trials: int, name: str = "s", **changes: object
+) -> optuna.Study:
+    space = dataclasses.replace(load_space(space_file), **changes)
+    study = open_study(space, open_storage(storage), name, make_sampler("random", 0, space))
+    run_study(study, Objective(space, "cpu"), n_trials, timeout=None)
+    return study
+
+
+def test_two_trial_study_records_everything(tiny_space_file: Path, storage_url: str) -> None:
+    study = _run(tiny_space_file, storage_url, 2)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    assert study.metric_names == ["val_accuracy", "macs"]
+    for t in study.trials:
+        a = t.user_attrs
+        assert t.values == [a["val_accuracy"], a["macs"]]
+        assert a["flops"] == 2 * a["macs"] and a["params"] > a["params_no_bn"] > 0
+        assert a["config"]["model"]["stem_width"] == 8 and a["config"]["train"]["epochs"] == 1
+        assert len(a["val_accuracy_curve"]) == 1 and 0 <= a["test_accuracy"] <= 1
+        assert a["train_time_s"] > 0 and a["trial_time_s"] >= a["train_time_s"]
+        assert {"torch", "optuna", "fvcore", "python"} <= set(a["versions"])
+        assert "aten::avg_pool2d" in a["unsupported_ops"] and a["input_size"] == 8
+        assert 0 < a["latency"] < a["latency_b32"] and a["activations"] > 0
+    # The optuna CLI and dashboard read the same storage.
+    assert (
+        optuna.load_study(study_name="s", storage=storage_url).user_attrs["space_name"] == "tiny"
+    )
+
+
+def test_rerun_resumes_and_adds_trials(tiny_space_file: Path, storage_url: str) -> None:
+    _run(tiny_space_file, storage_url, 2)
+    study = _run(tiny_space_file, storage_url, 2)  # already done: nothing more
+    assert len(study.trials) == 2
+    study = _run(tiny_space_file, storage_url, 4)
+    assert len(study.trials) == 4 and len(optuna.get_all_study_names(storage_url)) == 1
+
+
+def test_over_budget_is_infeasible_and_not_trained(tiny_space_file: Path, tmp_path: Path) -> None:
+    study = _run(tiny_space_file, str(tmp_path / "journal.log"), 2, budget={"macs": 1000.0})
+    for t in study.trials:
+        assert t.state.name == "COMPLETE" and t.constraints["macs"] == t.user_attrs["macs"] - 1000
+        assert t.user_attrs["trained"] is False and "macs" in t.user_attrs["infeasible"]
+        assert "val_accuracy_curve" not in t.user_attrs
+    assert study.best_trials == []  # no feasible trial, so no Pareto set
+
+
+def test_duplicate_architecture_is_neither_trained_nor_counted_twice(
+    tiny_space_file: Path, storage_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cspsearch.search import objective
+    from cspsearch.training import task
+
+    counted, trained = [], []
+    count, train = task.count_macs, objective.fit
+    monkeypatch.setattr(task, "count_macs", lambda *a: counted.append(1) or count(*a))
+    monkeypatch.setattr(objective, "fit", lambda *a: trained.append(1) or train(*a))
+    space = load_space(tiny_space_file)
+    study = open_study(space, open_storage(storage_url), "dup", make_sampler("random", 0, space))
+    params = {"depth": 1, "fusion": "last", "split_ratio": 0.5}
+    study.enqueue_trial(params)
+    run_study(study, Objective(space, "cpu"), 1, timeout=None)
+    # A new Objective has an empty MAC cache, as a resumed process would.
+    study.enqueue_trial(params)
+    run_study(study, Objective(space, "cpu"), 2, timeout=None)
+    first, second = study.trials
+    assert counted == [1] and trained == [1]
+    assert second.user_attrs["duplicate_of"] == 0 and second.values == first.values
+    assert second.user_attrs["val_accuracy_curve"] == first.user_attrs["val_accuracy_curve"]
+    assert second.user_attrs["macs_by_stage"] == first.user_attrs["macs_by_stage"]
+
+
+def test_impossible_architecture_fails_with_reason(
+    tiny_space_file: Path, storage_url: str
+) -> None:
+    space = load_space(tiny_space_file)
+    space = dataclasses.replace(space, model={**space.model, "split_ratio": 0.9})
+    study = open_study(space, open_storage(storage_url), "bad", make_sampler("random", 0, space))
+    # Stage 0 is 8 wide and outputs 6 channels: a bypass of 7 leaves no room.
+    study.enqueue_trial({"depth": 1, "fusion": "full"})
+    study.enqueue_trial({"depth": 2, "fusion": "none"})
+    run_study(study, Objective(space, "cpu"), 2, timeout=None)
+    failed, ok = study.trials
+    assert failed.state.name == "FAIL" and ok.state.name == "COMPLETE"
+    assert failed.user_attrs["fail_reason"].startswith("BuildError: stage 0: fusion full")
+
+
+def test_study_from_another_space_is_refused(tiny_space_file: Path, storage_url: str) -> None:
+    _run(tiny_space_file, storage_url, 1)
+    with pytest.raises(StudyError, match="made from a different space"):
+        _run(tiny_space_file, storage_url, 1, budget={"macs": 5e6})
+
+
+def test_grid_sampler_needs_discrete_parameters(tiny_space_file: Path) -> None:
+    space = load_space(tiny_space_file)
+    assert isinstance(make_sampler("grid", 0, space), optuna.samplers.BruteForceSampler)
+    continuous = dataclasses.replace(
+        space, train={**space.train, "lr": Range(1e-3, 1e-1, log=True)}
+    )
+    with pytest.raises(StudyError, match="grid needs discrete parameters; continuous: lr"):
+        make_sampler("grid", 0, continuous)
+
+
+def test_bad_storage_is_a_study_error(tmp_path: Path) -> None:
+    with pytest.raises(StudyError, match="cannot open storage 'nosuchdb://x'"):
+        open_storage("nosuchdb://x")
+    with pytest.raises(StudyError, match="no study storage at"):
+        open_storage(f"sqlite:///{tmp_path / 'missing.db'}", must_exist=True)
+    assert not (tmp_path / "missing.db").exists()
+
+
+@pytest.mark.parametrize("name", ["tpe", "nsga2", "gp", "random", "grid"])
+def test_every_sampler_runs_the_conditional_space(
+    name: str, tiny_space_file: Path, storage_url: str
+) -> None:
+    space = load_space(tiny_space_file)
+    study = open_study(space, open_storage(storage_url), name, make_sampler(name, None, space))
+    run_study(study, Objective(space, "cpu"), 3, timeout=None)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    # split_ratio is only a parameter of trials with a split.
+    for t in study.trials:
+        assert ("split_ratio" in t.params) == (t.params["fusion"] != "none")
+
+
+def test_repeated_seeds_store_each_and_score_the_mean(
+    tiny_space_file: Path, storage_url: str
+) -> None:
+    space = load_space(tiny_space_file)
+    space = dataclasses.replace(space, train={**space.train, "seeds": 2, "seed": 5})
+    study = open_study(space, open_storage(storage_url), "seeds", make_sampler("random", 0, space))
+    study.enqueue_trial({"depth": 2, "fusion": "last", "split_ratio": 0.5})
+    run_study(study, Objective(space, "cpu"), 1, timeout=None)
+    a = study.trials[0].user_attrs
+    runs = a["seed_results"]
+    assert [r["seed"] for r in runs] == [5, 6]
+    # Two initialisations and batch orders: two different results, and their mean is the score.
+    assert runs[0]["val_accuracy_curve"] != runs[1]["val_accuracy_curve"]
+    assert a["val_accuracy"] == pytest.approx(
+        (runs[0]["val_accuracy"] + runs[1]["val_accuracy"]) / 2
+    )
+    assert study.trials[0].values[0] == a["val_accuracy"] and a["val_accuracy_std"] > 0
+
+
+def test_latency_budget_is_a_constraint(tiny_space_file: Path, storage_url: str) -> None:
+    study = _run(tiny_space_file, storage_url, 1, budget={"latency": 1e-6})
+    t = study.trials[0]
+    assert t.constraints["latency"] == pytest.approx(t.user_attrs["latency"] - 1e-6)
+    assert t.user_attrs["trained"] is False and "latency" in t.user_attrs["infeasible"]
