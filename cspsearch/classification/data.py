@@ -1,6 +1,6 @@
 """Datasets as normalised tensors on the training device, with a fixed stratified split.
 
-Readers live in datasets.py. The whole dataset is kept on the device, so a training step never
+Readers live in readers.py. The whole dataset is kept on the device, so a training step never
 copies from the host; augmentation (when the space asks for it) runs there too.
 """
 

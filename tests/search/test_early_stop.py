@@ -14,8 +14,7 @@ from cspsearch.errors import StudyError
 from cspsearch.search.early_stop import EarlyStop
 from cspsearch.search.early_stop import RungPoint
 from cspsearch.search.early_stop import TrialStopper
-from cspsearch.search.run import RunOptions
-from cspsearch.search.run import _workers_for
+from cspsearch.search.workers import workers_for
 
 SCHEME = EarlyStop(eta=2, min_epochs=1, min_population=4)
 
@@ -76,10 +75,10 @@ def test_the_stopper_reads_earlier_trials_at_the_same_epoch() -> None:
 
 
 def test_trials_per_device_and_n_workers_exclude_each_other() -> None:
-    assert _workers_for(3, RunOptions()) == 3
-    assert _workers_for(1, RunOptions(device="cpu", trials_per_device=2)) == 2
+    assert workers_for(3, 1, "auto") == 3
+    assert workers_for(1, 2, "cpu") == 2
     with pytest.raises(StudyError, match="give one of them"):
-        _workers_for(2, RunOptions(trials_per_device=2))
+        workers_for(2, 2, "auto")
 
 
 @pytest.mark.slow
