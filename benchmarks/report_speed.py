@@ -24,7 +24,7 @@ from optuna.distributions import IntDistribution
 
 from cspsearch.report import collect
 from cspsearch.report import write_report
-from cspsearch.search.study import open_storage
+from cspsearch.trials.study import open_storage
 
 DISTRIBUTIONS = {
     "fusion": CategoricalDistribution(["none", "first", "last", "full"]),

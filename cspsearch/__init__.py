@@ -2,7 +2,7 @@
 
 Data flows one way, one package a step: space (a file → SearchSpace → one trial's configs) →
 models (ModelConfig → nn.Module) → measure (MACs, latency) → training (the one loop, precision,
-the Task interface) → classification / detection (the tasks) → search (objective, study, runs)
+the Task interface) → classification / detection (the tasks) → trials (objective, study, runs)
 → report (storage → ReportData → HTML). The public API is imported lazily, so
 ``import cspsearch`` (and ``cspsearch --help``) does not import torch.
 """
@@ -28,11 +28,11 @@ _API = {
     "get_task": "cspsearch.training.task",
     "load_dataset": "cspsearch.classification.data",
     "train_briefly": "cspsearch.classification.task",
-    "Objective": "cspsearch.search.objective",
-    "search": "cspsearch.search.run",
-    "RunOptions": "cspsearch.search.run",
-    "open_study": "cspsearch.search.study",
-    "run_study": "cspsearch.search.study",
+    "Objective": "cspsearch.trials.objective",
+    "search": "cspsearch.trials.run",
+    "RunOptions": "cspsearch.trials.run",
+    "open_study": "cspsearch.trials.study",
+    "run_study": "cspsearch.trials.study",
     "collect": "cspsearch.report.collect",
     "write_report": "cspsearch.report.html",
     "report_path": "cspsearch.report.html",

@@ -18,7 +18,7 @@ LAYERS = [
     {"measure"},
     {"training"},
     {"classification", "detection"},  # the tasks
-    {"search"},
+    {"trials"},
     {"report"},
     {"bench"},
     {"cli"},
@@ -28,10 +28,10 @@ TORCH_FREE = [  # modules that must not import torch or fvcore, directly or indi
     "cspsearch.pareto",
     "cspsearch.space",
     "cspsearch.report",
-    "cspsearch.search.study",
-    "cspsearch.search.run",
-    "cspsearch.search.early_stop",
-    "cspsearch.search.progress",
+    "cspsearch.trials.study",
+    "cspsearch.trials.run",
+    "cspsearch.trials.early_stop",
+    "cspsearch.trials.progress",
     "cspsearch.cli",  # imports the heavy modules inside its commands: a fast --help
     "cspsearch.detection.shapes",  # the data side of detection: numpy, Pillow and pycocotools
     "cspsearch.detection.coco",
@@ -128,8 +128,8 @@ def test_does_not_import_torch_even_indirectly(root: str) -> None:
 
 def test_a_cycle_or_a_late_import_would_be_found(tmp_path: Path) -> None:
     # The graph sees function-level imports too: the CLI reaches every step through them.
-    assert "cspsearch.search.run" in internal("cspsearch.cli.run")
-    assert "cspsearch.search.run" not in internal("cspsearch.cli.run", top_level_only=True)
+    assert "cspsearch.trials.run" in internal("cspsearch.cli.run")
+    assert "cspsearch.trials.run" not in internal("cspsearch.cli.run", top_level_only=True)
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -32,8 +32,8 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_search_refuses_what_run_refuses(tmp_path: Path) -> None:
     import cspsearch
     from cspsearch.errors import StudyError
-    from cspsearch.search.objective import Objective
     from cspsearch.space.loader import load_space
+    from cspsearch.trials.objective import Objective
 
     space = load_space("csp_efm")
     options = cspsearch.RunOptions(early_stop=True)
@@ -41,7 +41,7 @@ def test_search_refuses_what_run_refuses(tmp_path: Path) -> None:
     with pytest.raises(StudyError, match="--early-stop: classification spaces only"):
         cspsearch.search(space, storage=storage, options=options)
     assert not (tmp_path / "x.db").exists()  # nothing written
-    from cspsearch.search.early_stop import EarlyStop
+    from cspsearch.trials.early_stop import EarlyStop
 
     with pytest.raises(StudyError, match="--early-stop"):
         Objective(space, "cpu", early_stop=EarlyStop())  # used from Python: refused too

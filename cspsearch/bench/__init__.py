@@ -28,12 +28,12 @@ from cspsearch.bench import search
 from cspsearch.bench import speed
 from cspsearch.bench.table import markdown
 from cspsearch.classification.data import load_dataset
-from cspsearch.search.early_stop import EarlyStop
 from cspsearch.space.loader import load_space
 from cspsearch.space.loader import parse_space
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.training.device import pick_device
 from cspsearch.training.precision import resolve_precision
+from cspsearch.trials.early_stop import EarlyStop
 
 
 @dataclass(frozen=True)

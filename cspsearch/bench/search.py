@@ -22,11 +22,11 @@ from cspsearch.errors import BuildError
 from cspsearch.measure.macs import count_macs
 from cspsearch.models import build_model
 from cspsearch.pareto import hypervolume_2d
-from cspsearch.search.early_stop import EarlyStop
-from cspsearch.search.early_stop import TrialStopper
-from cspsearch.search.study import make_sampler
 from cspsearch.space.sampling import sample_config
 from cspsearch.space.searchspace import SearchSpace
+from cspsearch.trials.early_stop import EarlyStop
+from cspsearch.trials.early_stop import TrialStopper
+from cspsearch.trials.study import make_sampler
 
 Table = dict[str, tuple[int, list[float]] | None]  # config → (MACs, accuracy per epoch) | failed
 

@@ -18,18 +18,18 @@ from cspsearch.classification.data import Dataset
 from cspsearch.classification.task import train_briefly
 from cspsearch.models import build_model
 from cspsearch.pareto import pareto_mask
-from cspsearch.search.artifacts import artifact_store
-from cspsearch.search.objective import Objective
-from cspsearch.search.study import make_sampler
-from cspsearch.search.study import open_storage
-from cspsearch.search.study import open_study
-from cspsearch.search.study import run_study
 from cspsearch.space.configs import ModelConfig
 from cspsearch.space.configs import TrainConfig
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.training.loop import make_optimizer
 from cspsearch.training.precision import autocast
 from cspsearch.training.precision import training_precision
+from cspsearch.trials.artifacts import artifact_store
+from cspsearch.trials.objective import Objective
+from cspsearch.trials.study import make_sampler
+from cspsearch.trials.study import open_storage
+from cspsearch.trials.study import open_study
+from cspsearch.trials.study import run_study
 
 
 def run_overhead_study(

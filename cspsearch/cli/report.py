@@ -39,7 +39,7 @@ def dashboard(
     """Serve the studies with optuna-dashboard (trials, plots, artifacts) until Ctrl-C."""
     with user_errors():
         from cspsearch.report.dashboard import serve
-        from cspsearch.search.study import open_storage
+        from cspsearch.trials.study import open_storage
 
         opened = open_storage(storage, must_exist=True)
         typer.echo(f"optuna-dashboard on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
@@ -87,9 +87,9 @@ def _existing_studies(storage: str | None, names: list[str]):  # noqa: ANN202 (l
     import optuna
 
     from cspsearch.errors import StudyError
-    from cspsearch.search.study import DEFAULT_STORAGE
-    from cspsearch.search.study import list_studies
-    from cspsearch.search.study import open_storage
+    from cspsearch.trials.study import DEFAULT_STORAGE
+    from cspsearch.trials.study import list_studies
+    from cspsearch.trials.study import open_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     opened = open_storage(storage, must_exist=True)

@@ -1,4 +1,4 @@
-"""``cspsearch run`` and ``cspsearch worker``: thin commands over cspsearch.search.run."""
+"""``cspsearch run`` and ``cspsearch worker``: thin commands over cspsearch.trials.run."""
 
 from __future__ import annotations
 
@@ -52,9 +52,9 @@ def run(
     """Search a space: build, count MACs, briefly train and record each trial."""
     with user_errors():
         from cspsearch.report.dashboard import publish_figures
-        from cspsearch.search import progress as out
-        from cspsearch.search.run import RunOptions
-        from cspsearch.search.run import run_search
+        from cspsearch.trials import progress as out
+        from cspsearch.trials.run import RunOptions
+        from cspsearch.trials.run import run_search
 
         given = (
             ("epochs", epochs),
@@ -103,8 +103,8 @@ def worker(
 ) -> None:
     """Join a study (from any machine) and run trials until it holds its target."""
     with user_errors():
-        from cspsearch.search.run import RunOptions
-        from cspsearch.search.run import work
+        from cspsearch.trials.run import RunOptions
+        from cspsearch.trials.run import work
 
         options = RunOptions(device, artifacts, timeout, trial_timeout, early_stop)
         work(study, storage, quota, seed, options)

@@ -2,7 +2,7 @@
 
 Each run saves the annotated Pareto front and the hypervolume history to the study, where the
 dashboard shows them beside its own plots and the per-trial artifacts
-(cspsearch/search/artifacts.py).
+(cspsearch/trials/artifacts.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import optuna
 
-from cspsearch.search.artifacts import artifact_store
+from cspsearch.trials.artifacts import artifact_store
 
 
 def publish_figures(study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:

@@ -1,0 +1,2 @@
+"""Training, for every task: the one loop (loop.py), numeric precision (precision.py), the
+device (device.py) and the Task interface with its registry (task.py)."""

@@ -148,7 +148,7 @@ def browse_url(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProc
 
 
 def test_a_detection_trial_uploads_its_ap_curves() -> None:
-    from cspsearch.search.artifacts import _curve_csv
+    from cspsearch.trials.artifacts import _curve_csv
 
     attrs = {"val_ap50_curve": [0.1, 0.4], "val_ap_curve": [0.05, 0.2], "train_loss_curve": [9, 5]}
     assert _curve_csv(attrs).splitlines() == [

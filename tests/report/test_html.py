@@ -38,7 +38,7 @@ def test_report_path_stays_in_its_folder() -> None:
 
 def test_report_code_does_not_import_torch() -> None:
     code = (
-        "import sys, cspsearch.report, cspsearch.search.study; "
+        "import sys, cspsearch.report, cspsearch.trials.study; "
         "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

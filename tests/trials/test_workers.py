@@ -14,7 +14,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from cspsearch.search.study import open_storage
+from cspsearch.trials.study import open_storage
 from tests.conftest import TINY_SPACE
 from tests.conftest import write_space
 

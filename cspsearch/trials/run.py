@@ -19,31 +19,31 @@ import optuna
 
 from cspsearch.errors import DataError
 from cspsearch.errors import StudyError
-from cspsearch.search import progress as out
-from cspsearch.search.artifacts import DEFAULT_ARTIFACTS
-from cspsearch.search.artifacts import artifact_store
-from cspsearch.search.recovery import counted_trials
-from cspsearch.search.rules import check_run
-from cspsearch.search.study import default_study_name
-from cspsearch.search.study import join_study
-from cspsearch.search.study import make_sampler
-from cspsearch.search.study import open_storage
-from cspsearch.search.study import open_study
-from cspsearch.search.study import run_study
-from cspsearch.search.workers import WORKER_ID
-from cspsearch.search.workers import check_storage
-from cspsearch.search.workers import cpu_threads
-from cspsearch.search.workers import describe_exit
-from cspsearch.search.workers import device_for
-from cspsearch.search.workers import spawn
-from cspsearch.search.workers import split
-from cspsearch.search.workers import worker_args
-from cspsearch.search.workers import workers_for
 from cspsearch.space.loader import load_space
 from cspsearch.space.loader import override_data
 from cspsearch.space.loader import override_train
 from cspsearch.space.loader import space_from_dict
 from cspsearch.space.searchspace import SearchSpace
+from cspsearch.trials import progress as out
+from cspsearch.trials.artifacts import DEFAULT_ARTIFACTS
+from cspsearch.trials.artifacts import artifact_store
+from cspsearch.trials.recovery import counted_trials
+from cspsearch.trials.rules import check_run
+from cspsearch.trials.study import default_study_name
+from cspsearch.trials.study import join_study
+from cspsearch.trials.study import make_sampler
+from cspsearch.trials.study import open_storage
+from cspsearch.trials.study import open_study
+from cspsearch.trials.study import run_study
+from cspsearch.trials.workers import WORKER_ID
+from cspsearch.trials.workers import check_storage
+from cspsearch.trials.workers import cpu_threads
+from cspsearch.trials.workers import describe_exit
+from cspsearch.trials.workers import device_for
+from cspsearch.trials.workers import spawn
+from cspsearch.trials.workers import split
+from cspsearch.trials.workers import worker_args
+from cspsearch.trials.workers import workers_for
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,8 @@ def _run_trials(
     live: bool,
     prefix: str = "",
 ) -> None:
-    from cspsearch.search.early_stop import EarlyStop
-    from cspsearch.search.objective import Objective  # torch: only where trials run
+    from cspsearch.trials.early_stop import EarlyStop
+    from cspsearch.trials.objective import Objective  # torch: only where trials run
 
     runs_here = quota if quota is not None else max(0, (total or 0) - counted_trials(study))
     with out.RunProgress(runs_here, live=live, prefix=prefix) as progress:

@@ -23,14 +23,6 @@ import optuna
 import torch
 
 from cspsearch.errors import CspSearchError
-from cspsearch.search.artifacts import upload_trial_artifacts
-from cspsearch.search.early_stop import EarlyStop
-from cspsearch.search.early_stop import TrialStopper
-from cspsearch.search.recovery import heartbeat
-from cspsearch.search.recovery import sweep_stale
-from cspsearch.search.results import COPIED
-from cspsearch.search.results import summarise
-from cspsearch.search.rules import check_run
 from cspsearch.space.configs import TrainConfig
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.training.device import pick_device
@@ -40,6 +32,14 @@ from cspsearch.training.loop import fit
 from cspsearch.training.precision import resolve_precision
 from cspsearch.training.task import Arch
 from cspsearch.training.task import get_task
+from cspsearch.trials.artifacts import upload_trial_artifacts
+from cspsearch.trials.early_stop import EarlyStop
+from cspsearch.trials.early_stop import TrialStopper
+from cspsearch.trials.recovery import heartbeat
+from cspsearch.trials.recovery import sweep_stale
+from cspsearch.trials.results import COPIED
+from cspsearch.trials.results import summarise
+from cspsearch.trials.rules import check_run
 
 
 class Objective:

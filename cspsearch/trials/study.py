@@ -20,9 +20,9 @@ from optuna.trial import TrialState
 
 from cspsearch.errors import CspSearchError
 from cspsearch.errors import StudyError
-from cspsearch.search.recovery import counted_trials
-from cspsearch.search.recovery import rdb_heartbeat
 from cspsearch.space.searchspace import SearchSpace
+from cspsearch.trials.recovery import counted_trials
+from cspsearch.trials.recovery import rdb_heartbeat
 
 DEFAULT_STORAGE = "sqlite:///reports/cspsearch.db"
 CATCH = (CspSearchError, RuntimeError, MemoryError)  # trial-level faults: FAIL, study goes on

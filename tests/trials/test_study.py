@@ -7,13 +7,13 @@ import optuna
 import pytest
 
 from cspsearch.errors import StudyError
-from cspsearch.search.objective import Objective
-from cspsearch.search.study import make_sampler
-from cspsearch.search.study import open_storage
-from cspsearch.search.study import open_study
-from cspsearch.search.study import run_study
 from cspsearch.space.loader import load_space
 from cspsearch.space.searchspace import Range
+from cspsearch.trials.objective import Objective
+from cspsearch.trials.study import make_sampler
+from cspsearch.trials.study import open_storage
+from cspsearch.trials.study import open_study
+from cspsearch.trials.study import run_study
 
 
 def _run(
@@ -65,8 +65,8 @@ def test_over_budget_is_infeasible_and_not_trained(tiny_space_file: Path, tmp_pa
 def test_duplicate_architecture_is_neither_trained_nor_counted_twice(
     tiny_space_file: Path, storage_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cspsearch.search import objective
     from cspsearch.training import task
+    from cspsearch.trials import objective
 
     counted, trained = [], []
     count, train = task.count_macs, objective.fit

@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from cspsearch.cli import app
 from cspsearch.errors import StudyError
-from cspsearch.search.early_stop import EarlyStop
-from cspsearch.search.early_stop import RungPoint
-from cspsearch.search.early_stop import TrialStopper
-from cspsearch.search.workers import workers_for
+from cspsearch.trials.early_stop import EarlyStop
+from cspsearch.trials.early_stop import RungPoint
+from cspsearch.trials.early_stop import TrialStopper
+from cspsearch.trials.workers import workers_for
 
 SCHEME = EarlyStop(eta=2, min_epochs=1, min_population=4)
 
