@@ -146,15 +146,6 @@ PRESETS: dict[str, tuple[ModelConfig, int]] = {  # name → (config, reference i
     ),
 }
 
-# The CSPNet paper's PeleeNet ablation (Table 1): compute change against PeleeNet, in percent.
-PAPER_ABLATION = [
-    ("full", 0.5, -13.0),
-    ("last", 0.5, -21.0),
-    ("first", 0.5, -26.0),
-    ("last", 0.25, -11.0),
-    ("full", 0.25, -3.0),
-]
-
 
 def preset(name: str, **changes: Any) -> tuple[ModelConfig, int]:
     """A preset with fields changed (e.g. ``num_classes=10``); KeyError if unknown."""

@@ -46,18 +46,22 @@ def test_peleenet_matches_the_paper() -> None:
 
 
 def test_model_ablation_prints_every_variant_against_the_paper() -> None:
-    result = CliRunner().invoke(app, ["model", "ablation"])
+    result = CliRunner().invoke(app, ["model", "ablation", "--json"])
     assert result.exit_code == 0, result.stderr
-    rows = {tuple(line.split()[:2]): line.split() for line in result.stdout.splitlines()[2:]}
+    rows = {(r["fusion"], r["split_ratio"]): r for r in json.loads(result.stdout)}
     assert set(rows) == {
-        ("full", "0.5"),
-        ("last", "0.5"),
-        ("first", "0.5"),
-        ("last", "0.25"),
-        ("full", "0.25"),
+        ("none", None),
+        ("full", 0.5),
+        ("last", 0.5),
+        ("first", 0.5),
+        ("last", 0.25),
+        ("full", 0.25),
     }
+    assert rows[("none", None)]["change"] == 0.0
+    for row in rows.values():
+        assert row["conv_macs"] < row["macs"] and row["params_no_bn"] < row["params"]
     # The one variant our transition widths reproduce within 3 points (see the README).
-    assert abs(float(rows[("last", "0.25")][5])) <= 3.0
+    assert abs(rows[("last", 0.25)]["gap"]) <= 3.0
 
 
 @pytest.mark.slow
