@@ -43,8 +43,10 @@ class AblationRow:
 
 
 def variant(base: ModelConfig, fusion: str, split_ratio: float) -> ModelConfig:
-    """``base`` with every stage set to ``fusion`` and ``split_ratio``."""
-    return replace(base, fusion=fusion, split_ratio=split_ratio)
+    """``base`` with CSPPeleeNet's CSP stages (2-4) set to ``fusion`` and ``split_ratio``."""
+    csp = PRESETS["csppeleenet"][0].fusion
+    fusions = tuple("none" if f == "none" else fusion for f in csp)
+    return replace(base, fusion=fusions, split_ratio=split_ratio)
 
 
 def ablation_rows() -> list[AblationRow]:

@@ -115,6 +115,9 @@ PRESETS: dict[str, tuple[ModelConfig, int]] = {  # name → (config, reference i
     "cs3darknet_l": (_cs3(1.0, 1.0), 256),
     "cs3darknet_x": (_cs3(1.25, 1.33), 256),
     # PeleeNet (Wang, Li & Ling 2018) and the CSPNet paper's CSPPeleeNet (full, γ = 0.5).
+    # NOTE: CSP on stages 2-4 only, stage 1 plain: an inference (no cfg was published); it is
+    # the structure that reproduces the paper's ablation and CSPPeleeNet's 2.83 M parameters
+    # (cspsearch/models/ablation.py, csp_stage.py).
     "peleenet": (
         ModelConfig(
             family="csp_peleenet",
@@ -138,7 +141,7 @@ PRESETS: dict[str, tuple[ModelConfig, int]] = {  # name → (config, reference i
             depth=(3, 4, 8, 6),
             bottle_ratio=(1.0, 2.0, 4.0, 4.0),
             compression=1.0,
-            fusion="full",
+            fusion=("none", "full", "full", "full"),
             split_ratio=0.5,
             **IMAGENET,
         ),
