@@ -4,7 +4,6 @@ of the next stage untouched, for every fusion pair and γ — checked by autogra
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -16,16 +15,8 @@ from cspsearch.configs import ModelConfig
 from cspsearch.models import build_model
 
 RATIOS = (0.1, 0.25, 0.5, 0.75, 0.9)  # the bundled spaces' γ (0.25, 0.5, 0.75) and extremes
+pytestmark = pytest.mark.usefixtures("one_thread")
 DENSE = dict(num_stages=3, stem_width=16, depth=(1, 2, 1), growth_rate=8, in_chans=3)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    # Hundreds of tiny forward passes: a thread pool costs more than it gives (10-100× here).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def untouched_channels(stages: nn.Module, x: torch.Tensor) -> list[tuple[int, int]]:
