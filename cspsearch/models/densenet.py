@@ -6,6 +6,10 @@ DenseNet's 2×2 average pool. A plain stage (fusion ``none``) outputs DenseNet's
 transitions run relative to the pool follow csp_stage.py (``full``/``first`` keep that width,
 ``last`` outputs bypass + θ · block output). The split of a stage after a ``last`` stage takes
 its bypass from that stage's processed channels only (the fresh-bypass NOTE in csp_stage.py).
+NOTE: the transition placement was inferred from the paper's PeleeNet ablation (csp_stage.py)
+and is applied here too, since DenseNet's stages end with the same pooled 1×1 transition.
+Which stages are CSP is the config's per-stage ``fusion``; CSPPeleeNet's plain first stage is
+a preset (presets.py), not a rule of the family.
 NOTE: layers are post-activation conv → BN → ReLU as in PeleeNet and the CSPNet reference
 configs, not DenseNet-BC's pre-activation BN → ReLU → conv.
 """
