@@ -3,6 +3,9 @@ of the ``peleenet`` preset against the plain network, beside the paper's figures
 
 The paper's "BFLOPs" are 2 × convolution MACs, so the comparison uses fvcore's ``conv`` entry
 (``macs_by_operator``); the total (BatchNorm, classifier and pooling included) is shown too.
+NOTE: each variant is CSPPeleeNet's stage plan (CSP on stages 2-4, stage 1 plain) with its
+fusion and γ changed; the paper does not say which stages its variants split, this is the
+plan that reproduces its five rows (csp_stage.py explains the transition placement).
 """
 
 from __future__ import annotations
