@@ -24,27 +24,18 @@ def model_list() -> None:
 
 
 @model_app.command("ablation")
-def model_ablation() -> None:
+def model_ablation(
+    json_out: bool = typer.Option(False, "--json", help="A JSON list of rows instead of a table."),
+) -> None:
     """The CSPNet paper's PeleeNet ablation in compute: each CSP variant against PeleeNet."""
-    from dataclasses import replace
+    import json
+    from dataclasses import asdict
 
-    from cspsearch.measure.macs import count_macs
-    from cspsearch.models import build_model
-    from cspsearch.models.presets import PAPER_ABLATION
-    from cspsearch.models.presets import PRESETS
+    from cspsearch.measure.ablation import ablation_rows
+    from cspsearch.measure.ablation import format_rows
 
-    base, size = PRESETS["peleenet"]
-    ref = count_macs(build_model(base), size, base.in_chans).macs
-    typer.echo(f"peleenet at {size}×{size}: {ref / 1e6:.1f} MMACs (paper: 508 M)")
-    typer.echo(f"{'fusion':<7} {'γ':>5} {'MMACs':>8} {'ours':>7} {'paper':>7} {'gap (pp)':>9}")
-    for fusion, ratio, paper in PAPER_ABLATION:
-        cfg = replace(base, fusion=fusion, split_ratio=ratio)
-        macs = count_macs(build_model(cfg), size, cfg.in_chans).macs
-        change = 100 * (macs / ref - 1)
-        typer.echo(
-            f"{fusion:<7} {ratio:>5} {macs / 1e6:>8.1f} {change:>+6.1f}% {paper:>+6.1f}% "
-            f"{change - paper:>+9.1f}"
-        )
+    rows = ablation_rows()
+    typer.echo(json.dumps([asdict(r) for r in rows]) if json_out else format_rows(rows))
 
 
 @model_app.command("show")

@@ -3,8 +3,10 @@
 Stem → stages → global average pool → linear. A CSP stage is: a 3×3 down-convolution when its
 stride is 2 → a 1×1 expansion to ``out_chs · expand_ratio`` → split by γ → residual blocks on
 part 2 → fusion (``full`` is timm's CrossStage, ``first`` its CrossStage3 of the cs3 models;
-``last`` concatenates the bypass with part 2's transition and stops there, so that stage's
-output is the expanded width and the next stage takes it).
+``last`` concatenates part 2's transition and the bypass and stops there, so that stage's
+output is the expanded width and the next stage takes it; the next stage's down-convolution
+and expansion mix every channel before its split, so its bypass is fresh). In csp_stage.py's
+terms these families have θ = 1 and a part 2 transition as wide as part 2.
 Fusion ``none`` is the plain stage (timm's DarkStage): the down-convolution, then the blocks at
 ``out_chs``.
 NOTE: the blocks keep part 2's width. timm sets it to ``out_chs · block_ratio``, which equals
@@ -38,7 +40,6 @@ def plan(cfg: ModelConfig) -> list[tuple[int, StageWidths]]:
                 cfg.fusion[i],
                 cfg.split_ratio[i],
                 lambda c: c,
-                keep_part=True,
                 divisor=groups,
             )
             width = w.blocks_in if cfg.fusion[i] != "none" else cfg.out_chs[i]

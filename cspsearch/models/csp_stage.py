@@ -1,12 +1,44 @@
-"""One generic CSP stage (CSPNet §3.1, DESIGN.md §2-3): split by γ → blocks → fusion.
+"""One generic CSP stage (CSPNet §3.1, Fig. 2-4; DESIGN.md §2-3): split by γ → blocks → fusion.
 
-Every family supplies only its block body; the split, transitions and concatenation live here.
-The stage's output width is the same for every fusion, so a CSP stage is a drop-in
-replacement for the plain one and each ablation changes one stage design only.
-NOTE: the paper does not fix the transition widths. Here the part-2 transition of ``last``
-and ``full`` produces ``out_chs - bypass`` channels, so the concatenation is already
-``out_chs`` wide; ``full`` adds a 1×1 transition over it, ``first`` has a single transition
-over the concatenation of the bypass and the raw block output.
+Every family supplies only its block body (and its down-sampling); the split, the transitions,
+the concatenation and the pooling live here. Widths, for a stage with input width C, bypass
+b = γ·C (part 1), part 2 = C − b, block output D (dense: part 2 + depth · growth), the
+family's compression θ (DenseNet's; 1 for PeleeNet and the residual families) and the plain
+stage's output width out (dense: θ · (C + depth · growth)). Dense stages end with a 2×2
+average pool (all but the last stage); ``r`` is the stage's resolution::
+
+    none   C ─ blocks ─ D ─ transition (D→out) @r ─ pool ────────────────────────── out @r/2
+
+    full   ┌ b ───────────────────────────────┐
+           C                                  cat ─ pool ─ transition 2 ─────────── out @r/2
+           └ C−b ─ blocks ─ D ─ transition 1 ─┘ (b + θD @r)   (b+θD → out @r/2)
+                              (D → θD @r)
+
+    first  ┌ b ──────────────────┐
+           C                     cat ─ pool ─ transition (b+D → out @r/2) ────────── out @r/2
+           └ C−b ─ blocks ─ D ───┘ (b + D @r)
+
+    last   ┌ b ───────────────────────────────┐
+           C                                  cat[θD, b] ─ pool ─────────────── θD + b @r/2
+           └ C−b ─ blocks ─ D ─ transition 1 ─┘  (block path first: the next split's bypass
+                              (D → θD @r)          is taken from processed channels)
+
+The rule: the partial transition (transition 1) compresses the block path by θ, so every γ in
+(0, 1) builds; ``full`` and ``first`` end at the plain width (a drop-in stage), ``last`` ends
+at its concatenation (with θ = 1 that is the plain width too). With θ = 1 the widths are
+PeleeNet's partial transitions (CSPPeleeNet 2.83 M parameters without BatchNorm).
+NOTE: the paper does not say where the transitions run relative to the stage's pooling. Here
+transition 1 runs before it, at the stage's resolution, and the transition over the
+concatenation after it, at the next stage's resolution (the last stage has no pooling): an
+inference, the one structure that reproduces the paper's PeleeNet ablation in compute
+(cspsearch/measure/ablation.py). The residual families down-sample at the start of a stage
+(a strided convolution), so for them the pool is the identity.
+NOTE: fresh bypass (DESIGN.md §3). The bypass is taken from the front of the input; a ``last``
+stage puts its block path first, so the next stage's bypass is made of processed channels and
+the channels that bypassed this stage go through the next one's blocks. When the next stage's
+γ·C' exceeds the processed width θD (γ > ½, or θ < 1), its bypass is clamped to θD: no
+channel bypasses two stages in a row, at the cost of a smaller effective γ (recorded in
+``StageWidths.bypass``). ``full``/``first`` mix every channel in their last transition.
 """
 
 from __future__ import annotations
@@ -17,7 +49,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cspsearch.errors import BuildError
 from cspsearch.models.layers import ConvBnAct
 from cspsearch.models.layers import split_channels
 
@@ -39,41 +70,40 @@ def stage_widths(
     fusion: str,
     split_ratio: float,
     body_out: Callable[[int], int],
-    keep_part: bool = False,
+    *,
+    compression: float = 1.0,
+    fresh: int | None = None,
     divisor: int = 1,
 ) -> StageWidths:
-    """Work out every width of a stage, or raise BuildError saying why it cannot exist.
+    """Work out every width of a stage (see the module docstring for the rule).
 
-    ``keep_part``: part 2's transition keeps part 2's width (timm's CrossStage), so with fusion
-    full the concatenation is ``in_chs`` wide, and with fusion last the stage's output is (the
-    concatenation, ``in_chs`` wide). Otherwise that transition makes ``out_chs - bypass``
-    channels so the stage outputs ``out_chs`` (CSPDenseNet). ``divisor``: both parts are
-    multiples of it (the group count of grouped blocks).
+    ``out_chs``: the plain stage's output width, which ``none``, ``full`` and ``first`` keep.
+    ``compression``: θ; transition 1 makes ``max(1, round(θ · blocks_out))`` channels.
+    ``fresh``: how many channels at the front of the input the previous stage processed
+    (None: all of them); the bypass never takes more. ``divisor``: both parts are multiples of
+    it (the group count of grouped blocks). BuildError only when ``in_chs`` cannot be split
+    at all (fewer than 2 · divisor channels).
     """
     if fusion == "none":
         return StageWidths(0, in_chs, body_out(in_chs), out_chs, out_chs)
     bypass, blocks_in = split_channels(in_chs, split_ratio, divisor)
+    if fresh is not None and bypass > fresh:
+        bypass, blocks_in = fresh, in_chs - fresh
     blocks_out = body_out(blocks_in)
     if fusion == "first":
         return StageWidths(bypass, blocks_in, blocks_out, 0, out_chs)
-    if fusion == "full" and keep_part:
-        return StageWidths(bypass, blocks_in, blocks_out, blocks_in, out_chs)
-    if fusion == "last" and keep_part:  # the concatenation is the output: in_chs wide
-        return StageWidths(bypass, blocks_in, blocks_out, blocks_in, in_chs)
-    if out_chs - bypass < 1:
-        raise BuildError(
-            f"fusion {fusion} with split_ratio {split_ratio}: the {bypass} bypass channels "
-            f"leave no room in the stage's {out_chs} output channels"
-        )
-    return StageWidths(bypass, blocks_in, blocks_out, out_chs - bypass, out_chs)
+    transition = max(1, round(compression * blocks_out))
+    out = bypass + transition if fusion == "last" else out_chs
+    return StageWidths(bypass, blocks_in, blocks_out, transition, out)
 
 
 class CSPStage(nn.Module):
-    """down → expand → split → body on part 2 → fuse with part 1 per ``fusion``.
+    """down → expand → split → body on part 2 → fuse with part 1 per ``fusion`` (with the
+    pooling between the block-path transition and the transition over the concatenation).
 
-    ``down`` (pooling or a strided convolution) and ``expand`` (a 1×1 convolution) come from
-    the family; either may be ``nn.Identity()``. The stage's input width for ``widths`` is the
-    width after ``expand``.
+    ``down`` (a strided convolution), ``expand`` (a 1×1 convolution) and ``pool`` (dense
+    families' 2×2 average pool) come from the family; each may be the identity. The stage's
+    input width for ``widths`` is the width after ``expand``.
     """
 
     def __init__(
@@ -84,6 +114,7 @@ class CSPStage(nn.Module):
         down: nn.Module,
         expand: nn.Module | None = None,
         act: str = "relu",
+        pool: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.fusion = fusion
@@ -91,23 +122,37 @@ class CSPStage(nn.Module):
         self.down = down
         self.expand = expand if expand is not None else nn.Identity()
         self.body = body  # built by the family for w.blocks_in → w.blocks_out channels
-        # transition_b acts on the block output; transition on the concatenation (or on the
-        # block output alone when there is no split).
-        has_b = fusion in ("last", "full", "none")
+        self.pools = pool is not None
+        self.pool = pool if pool is not None else nn.Identity()
+        # transition_b acts on the block output (transition 1; the plain stage's transition
+        # when fusion is none); transition acts on the concatenation, after the pooling.
+        has_b = fusion != "first"
         self.transition_b = (
             ConvBnAct(w.blocks_out, w.transition_out, act=act) if has_b else nn.Identity()
         )
-        if fusion == "first":
-            self.transition = ConvBnAct(w.bypass + w.blocks_out, w.out, act=act)
-        elif fusion == "full":
-            self.transition = ConvBnAct(w.bypass + w.transition_out, w.out, act=act)
+        if fusion in ("first", "full"):
+            path = w.blocks_out if fusion == "first" else w.transition_out
+            self.transition = ConvBnAct(w.bypass + path, w.out, act=act)
         else:
             self.transition = nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_tap(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the stage's feature at its own resolution, the stage's output).
+
+        The feature is the tensor just before the pooling (a detector's pyramid level); without
+        a pooling it is the output.
+        """
         x = self.expand(self.down(x))
         if self.fusion == "none":
-            return self.transition_b(self.body(x))
-        bypass, part2 = x.split((self.widths.bypass, self.widths.blocks_in), dim=1)
-        y = self.transition_b(self.body(part2))
-        return self.transition(torch.cat((bypass, y), dim=1))
+            y = self.transition_b(self.body(x))
+        else:
+            bypass, part2 = x.split((self.widths.bypass, self.widths.blocks_in), dim=1)
+            path = self.transition_b(self.body(part2))
+            # `last`: block path first, so the next stage's split takes processed channels as
+            # its bypass (the fresh-bypass NOTE above); otherwise timm's order, bypass first.
+            y = torch.cat((path, bypass) if self.fusion == "last" else (bypass, path), dim=1)
+        out = self.transition(self.pool(y))
+        return (y if self.pools else out), out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_tap(x)[1]

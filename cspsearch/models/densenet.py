@@ -1,9 +1,15 @@
 """CSPDenseNet (CSPNet §3.1, Fig. 2-3): partial dense blocks and partial transitions.
 
-Stem (3×3 conv) → stages → global average pool → linear. Stage i > 0 starts with a 2×2 average
-pool, which is DenseNet's transition pooling moved to the start of the next stage (same cost).
-A stage's output width is DenseNet's ``compression · (in + depth · growth_rate)`` for every
-fusion (see csp_stage.py); with fusion ``none`` the stage is the plain DenseNet stage.
+Stem (3×3 conv) → stages → global average pool → linear. Every stage but the last ends with
+DenseNet's 2×2 average pool. A plain stage (fusion ``none``) outputs DenseNet's
+``compression · (in + depth · growth_rate)`` channels; a CSP stage's widths and where its
+transitions run relative to the pool follow csp_stage.py (``full``/``first`` keep that width,
+``last`` outputs bypass + θ · block output). The split of a stage after a ``last`` stage takes
+its bypass from that stage's processed channels only (the fresh-bypass NOTE in csp_stage.py).
+NOTE: the transition placement was inferred from the paper's PeleeNet ablation (csp_stage.py)
+and is applied here too, since DenseNet's stages end with the same pooled 1×1 transition.
+Which stages are CSP is the config's per-stage ``fusion``; CSPPeleeNet's plain first stage is
+a preset (presets.py), not a rule of the family.
 NOTE: layers are post-activation conv → BN → ReLU as in PeleeNet and the CSPNet reference
 configs, not DenseNet-BC's pre-activation BN → ReLU → conv.
 """
@@ -50,7 +56,7 @@ def layers(
 
 def plan(cfg: ModelConfig) -> list[StageWidths]:
     """Every stage's widths, checked before anything is built (raises BuildError)."""
-    widths, in_chs = [], cfg.stem_width
+    widths, in_chs, fresh = [], cfg.stem_width, None
     for i in range(cfg.num_stages):
         added = cfg.depth[i] * cfg.growth_rate[i]
         out_chs = max(1, round(cfg.compression * (in_chs + added)))
@@ -61,10 +67,14 @@ def plan(cfg: ModelConfig) -> list[StageWidths]:
                 cfg.fusion[i],
                 cfg.split_ratio[i],
                 lambda c, added=added: c + added,
+                compression=cfg.compression,
+                fresh=fresh,
             )
         except BuildError as exc:
             raise BuildError(f"stage {i}: {exc}") from None
         widths.append(w)
+        # After `last`, only its transition's channels (at the front) went through blocks.
+        fresh = w.transition_out if cfg.fusion[i] == "last" else None
         in_chs = w.out
     return widths
 
@@ -94,7 +104,8 @@ class CspDenseNet(nn.Module):
                         cfg.growth_rate[i],
                         lambda c, i=i: make_layer(c, i),
                     ),
-                    down=nn.AvgPool2d(2) if i > 0 else nn.Identity(),
+                    down=nn.Identity(),
+                    pool=nn.AvgPool2d(2) if i < len(widths) - 1 else None,
                 )
                 for i, w in enumerate(widths)
             )

@@ -1,7 +1,8 @@
 """A YOLOv3-style detector: CSP backbone (any family) → neck → one anchor head per level.
 
 The backbone is a registered family's stem and stages (its classifier is dropped); its last
-three stages are the pyramid, fine → coarse, and must each halve the resolution. The head
+three stages are the pyramid, fine → coarse (a dense stage's level is its feature before its
+closing pool), and must each halve the resolution. The head
 predicts, per anchor and cell, (tx, ty, tw, th, objectness, class logits); decoding lives in
 cspsearch/detection/boxes.py. Top-level parts are named backbone / neck / head so the MAC
 count can be split by part.
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from cspsearch.errors import BuildError
+from cspsearch.models.csp_stage import CSPStage
 from cspsearch.models.layers import ConvBnAct
 from cspsearch.models.necks import Neck
 from cspsearch.models.registry import build_model
@@ -40,8 +42,9 @@ class Backbone(nn.Module):
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x, out = self.stem(x), []
         for stage in self.stages:
-            x = stage(x)
-            out.append(x)
+            # A dense stage ends with a pooling: its level is the feature just before it.
+            feature, x = stage.forward_tap(x) if isinstance(stage, CSPStage) else (stage(x),) * 2
+            out.append(feature)
         return out[-LEVELS:]
 
 

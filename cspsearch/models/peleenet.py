@@ -3,7 +3,9 @@ of the CSPNet paper's γ × fusion ablation (§4.1, Table 1).
 
 Stem block (3×3/2 conv, then a 1×1 → 3×3/2 branch beside a 2×2 max-pool, concatenated, 1×1)
 → stages of two-way dense layers → global average pool → linear. PeleeNet's transitions keep
-the width (compression 1), and stage i > 0 starts with the previous transition's 2×2 pool.
+the width (compression 1), and every stage but the last ends with a 2×2 average pool; CSP
+stages follow csp_stage.py (transition 1 before the pool, the concatenation's transition
+after it). The ``csppeleenet`` preset is CSP on stages 2-4 (presets.py).
 A two-way layer adds growth_rate channels: half from 1×1 → 3×3, half from 1×1 → 3×3 → 3×3;
 its 1×1 width is growth_rate/2 · bottle_ratio rounded down to a multiple of 4, and at most
 half the layer's input (PeleeNet's rule, which a CSP split's narrower part 2 triggers more).

@@ -115,6 +115,9 @@ PRESETS: dict[str, tuple[ModelConfig, int]] = {  # name → (config, reference i
     "cs3darknet_l": (_cs3(1.0, 1.0), 256),
     "cs3darknet_x": (_cs3(1.25, 1.33), 256),
     # PeleeNet (Wang, Li & Ling 2018) and the CSPNet paper's CSPPeleeNet (full, γ = 0.5).
+    # NOTE: CSP on stages 2-4 only, stage 1 plain: an inference (no cfg was published); it is
+    # the structure that reproduces the paper's ablation and CSPPeleeNet's 2.83 M parameters
+    # (cspsearch/measure/ablation.py, csp_stage.py).
     "peleenet": (
         ModelConfig(
             family="csp_peleenet",
@@ -138,22 +141,13 @@ PRESETS: dict[str, tuple[ModelConfig, int]] = {  # name → (config, reference i
             depth=(3, 4, 8, 6),
             bottle_ratio=(1.0, 2.0, 4.0, 4.0),
             compression=1.0,
-            fusion="full",
+            fusion=("none", "full", "full", "full"),
             split_ratio=0.5,
             **IMAGENET,
         ),
         224,
     ),
 }
-
-# The CSPNet paper's PeleeNet ablation (Table 1): compute change against PeleeNet, in percent.
-PAPER_ABLATION = [
-    ("full", 0.5, -13.0),
-    ("last", 0.5, -21.0),
-    ("first", 0.5, -26.0),
-    ("last", 0.25, -11.0),
-    ("full", 0.25, -3.0),
-]
 
 
 def preset(name: str, **changes: Any) -> tuple[ModelConfig, int]:

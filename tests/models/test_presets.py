@@ -45,19 +45,39 @@ def test_peleenet_matches_the_paper() -> None:
     assert abs(conv / 508e6 - 1) < 0.01
 
 
+def test_csppeleenet_is_csp_on_stages_2_to_4() -> None:
+    cfg, _ = PRESETS["csppeleenet"]
+    assert cfg.fusion == ("none", "full", "full", "full") and cfg.split_ratio == (0.5,) * 4
+    model = build_model(cfg)
+    no_bn = sum(
+        p.numel()
+        for name, p in model.named_parameters()
+        if not isinstance(model.get_submodule(name.rsplit(".", 1)[0]), torch.nn.BatchNorm2d)
+    )
+    assert no_bn == 2_833_480  # the reference README's 2.83 M
+
+
 def test_model_ablation_prints_every_variant_against_the_paper() -> None:
-    result = CliRunner().invoke(app, ["model", "ablation"])
+    result = CliRunner().invoke(app, ["model", "ablation", "--json"])
     assert result.exit_code == 0, result.stderr
-    rows = {tuple(line.split()[:2]): line.split() for line in result.stdout.splitlines()[2:]}
+    rows = {(r["fusion"], r["split_ratio"]): r for r in json.loads(result.stdout)}
     assert set(rows) == {
-        ("full", "0.5"),
-        ("last", "0.5"),
-        ("first", "0.5"),
-        ("last", "0.25"),
-        ("full", "0.25"),
+        ("none", None),
+        ("full", 0.5),
+        ("last", 0.5),
+        ("first", 0.5),
+        ("last", 0.25),
+        ("full", 0.25),
     }
-    # The one variant our transition widths reproduce within 3 points (see the README).
-    assert abs(float(rows[("last", "0.25")][5])) <= 3.0
+    assert rows[("none", None)]["change"] == 0.0
+    for row in rows.values():
+        assert row["conv_macs"] < row["macs"] and row["params_no_bn"] < row["params"]
+    # Every variant within 3 percentage points of the paper (CSP on stages 2-4, csp_stage.py).
+    for key, row in rows.items():
+        assert key == ("none", None) or abs(row["gap"]) <= 3.0, row
+    # Parameters without BatchNorm as the paper counts them: PeleeNet 2.79 M, CSPPeleeNet 2.83 M.
+    assert rows[("none", None)]["params_no_bn"] == 2_792_520
+    assert rows[("full", 0.5)]["params_no_bn"] == 2_833_480
 
 
 @pytest.mark.slow

@@ -91,15 +91,15 @@ def test_impossible_architecture_fails_with_reason(
     tiny_space_file: Path, storage_url: str
 ) -> None:
     space = load_space(tiny_space_file)
-    space = dataclasses.replace(space, model={**space.model, "split_ratio": 0.9})
+    space = dataclasses.replace(space, model={**space.model, "stem_width": 1})
     study = open_study(space, open_storage(storage_url), "bad", make_sampler("random", 0, space))
-    # Stage 0 is 8 wide and outputs 6 channels: a bypass of 7 leaves no room.
-    study.enqueue_trial({"depth": 1, "fusion": "full"})
+    # Every γ builds since issue 12, but a 1-channel stem cannot be split in two parts.
+    study.enqueue_trial({"depth": 1, "fusion": "full", "split_ratio": 0.5})
     study.enqueue_trial({"depth": 2, "fusion": "none"})
     run_study(study, Objective(space, "cpu"), 2, timeout=None)
     failed, ok = study.trials
     assert failed.state.name == "FAIL" and ok.state.name == "COMPLETE"
-    assert failed.user_attrs["fail_reason"].startswith("BuildError: stage 0: fusion full")
+    assert failed.user_attrs["fail_reason"].startswith("BuildError: stage 0: cannot split 1")
 
 
 def test_study_from_another_space_is_refused(tiny_space_file: Path, storage_url: str) -> None:
