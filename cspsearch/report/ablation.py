@@ -1,6 +1,6 @@
 """Per-factor ablation tables and paired one-factor comparisons, as plain numbers.
 
-Intervals are 95% Student-t intervals of a mean: mean ± t(0.975, n−1) · s / √n (none for n < 2).
+Intervals are 95% Student-t intervals of a mean (cspsearch/stats.py; none for n < 2).
 Changes are written the paper's way: MACs in percent of the reference, accuracy in percentage
 points. The reference of ``fusion`` and ``split_ratio`` is the plain network (fusion=none), as
 in the paper's tables; the reference of any other factor is its lowest level.
@@ -8,7 +8,6 @@ in the paper's tables; the reference of any other factor is its lowest level.
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import defaultdict
 from collections.abc import Callable
@@ -16,28 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
 
-from scipy import stats
-
 from cspsearch.report.collect import TrialRow
+from cspsearch.stats import Interval
+from cspsearch.stats import interval
 
 PLAIN = "none (plain network)"  # the reference level of the CSP factors
-
-
-class Interval(NamedTuple):
-    mean: float
-    low: float | None
-    high: float | None
-    n: int
-
-
-def interval(values: Sequence[float]) -> Interval:
-    """Mean and 95% Student-t interval of ``values``."""
-    n = len(values)
-    mean = statistics.fmean(values) if n else math.nan
-    if n < 2:
-        return Interval(mean, None, None, n)
-    half = stats.t.ppf(0.975, n - 1) * statistics.stdev(values) / math.sqrt(n)
-    return Interval(mean, mean - half, mean + half, n)
 
 
 class FactorLevel(NamedTuple):

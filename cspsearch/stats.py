@@ -1,0 +1,66 @@
+"""Intervals, paired differences and verdicts, one place for every statistic the reports state.
+
+All intervals are 95% Student-t intervals of a mean (``scipy.stats.t.interval``); paired tests
+are ``scipy.stats.ttest_rel``. A difference is "within noise" when its interval contains zero
+(equivalently, the paired t-test's p ≥ 0.05); with fewer than two pairs nothing can be said and
+the verdict says so. No torch here: the report imports this.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from scipy import stats
+
+LEVEL = 0.95
+
+
+class Interval(NamedTuple):
+    mean: float
+    low: float | None  # None when n < 2 (no spread to estimate)
+    high: float | None
+    n: int
+
+
+def interval(values: Sequence[float]) -> Interval:
+    """Mean of ``values`` and its 95% Student-t interval."""
+    n = len(values)
+    mean = statistics.fmean(values) if n else math.nan
+    if n < 2:
+        return Interval(mean, None, None, n)
+    sd = statistics.stdev(values)
+    if sd == 0:
+        return Interval(mean, mean, mean, n)
+    low, high = stats.t.interval(LEVEL, n - 1, loc=mean, scale=sd / math.sqrt(n))
+    return Interval(mean, float(low), float(high), n)
+
+
+class Paired(NamedTuple):
+    diff: Interval  # mean of b − a over the pairs, with its interval
+    p_value: float | None  # two-sided paired t-test; None when n < 2 or every difference equal
+    verdict: str  # "better", "worse", "within noise" or "too few pairs"
+
+
+def paired(a: Sequence[float], b: Sequence[float]) -> Paired:
+    """``b`` against ``a``, element i of each one pair (e.g. the same seed)."""
+    if len(a) != len(b):
+        raise ValueError(f"paired samples differ in length: {len(a)} ≠ {len(b)}")
+    diff = interval([y - x for x, y in zip(a, b)])
+    p = None
+    if diff.n >= 2 and diff.low != diff.high:
+        p = float(stats.ttest_rel(b, a).pvalue)
+    return Paired(diff, p, verdict(diff))
+
+
+def verdict(diff: Interval) -> str:
+    """Plain words for a difference's interval: which side of zero it lies on, if any."""
+    if diff.low is None or diff.high is None:
+        return "too few pairs"
+    if diff.low > 0:
+        return "better"
+    if diff.high < 0:
+        return "worse"
+    return "within noise"
