@@ -64,3 +64,15 @@ def verdict(diff: Interval) -> str:
     if diff.high < 0:
         return "worse"
     return "within noise"
+
+
+def estimate_interval(estimate: float, se: float, df: int, n: int) -> Interval:
+    """95% Student-t interval of an estimate with standard error ``se`` on ``df`` degrees of
+    freedom (e.g. a least-squares coefficient: df = observations − rank); no bounds when df < 1
+    or the standard error is not finite."""
+    if df < 1 or not math.isfinite(se):
+        return Interval(estimate, None, None, n)
+    if se == 0:
+        return Interval(estimate, estimate, estimate, n)
+    low, high = stats.t.interval(LEVEL, df, loc=estimate, scale=se)
+    return Interval(estimate, float(low), float(high), n)

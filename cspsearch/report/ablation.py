@@ -1,9 +1,12 @@
 """Per-factor ablation tables and paired one-factor comparisons, as plain numbers.
 
-Intervals are 95% Student-t intervals of a mean (cspsearch/stats.py; none for n < 2).
-Changes are written the paper's way: MACs in percent of the reference, accuracy in percentage
-points. The reference of ``fusion`` and ``split_ratio`` is the plain network (fusion=none), as
-in the paper's tables; the reference of any other factor is its lowest level.
+Only trials in statistics count (``TrialRow.in_statistics``: each architecture once, trained
+to the end). Intervals and paired tests come from cspsearch/stats.py (95% Student-t; none for
+n < 2). Raw changes are written the paper's way: MACs in percent of the reference, accuracy in
+percentage points; they compare averages over trials that also differ in the other factors, so
+each level also carries its *adjusted* change (effects.py) and a verdict. The reference of
+``fusion`` and ``split_ratio`` is the plain network (fusion=none), as in the paper's tables;
+the reference of any other factor is its lowest level.
 """
 
 from __future__ import annotations
@@ -16,10 +19,14 @@ from typing import Any
 from typing import NamedTuple
 
 from cspsearch.report.collect import TrialRow
+from cspsearch.report.effects import PLAIN
+from cspsearch.report.effects import adjusted_effects
+from cspsearch.report.effects import effect_verdict
 from cspsearch.stats import Interval
 from cspsearch.stats import interval
+from cspsearch.stats import paired
 
-PLAIN = "none (plain network)"  # the reference level of the CSP factors
+__all__ = ["PLAIN", "Comparison", "FactorLevel", "factor_tables", "interval", "paired_comparisons"]
 
 
 class FactorLevel(NamedTuple):
@@ -31,20 +38,23 @@ class FactorLevel(NamedTuple):
     reference: bool
     delta_macs_pct: float | None  # mean MACs vs the reference, percent
     delta_metric_pp: float | None  # mean score vs the reference, percentage points
+    adjusted: Interval | None = None  # change in points, other factors held fixed (effects.py)
+    verdict: str = ""  # of the adjusted change: better / worse / within noise / …
 
     def paper_change(self) -> str:
-        """'−13% MACs, +0.2 acc' (empty for the reference level itself)."""
+        """'−13% MACs, +0.2 acc', raw averages (empty for the reference level itself)."""
         if self.reference or self.delta_macs_pct is None or self.delta_metric_pp is None:
             return ""
         return f"{_signed(self.delta_macs_pct, '.0f')}% MACs, {_signed(self.delta_metric_pp)} acc"
 
 
 def factor_tables(rows: Sequence[TrialRow], metric: str = "score") -> dict[str, list[FactorLevel]]:
-    """One table per searched factor over the evaluated trials: each level's trial count,
-    score interval, mean MACs and parameters, and change against the factor's reference."""
-    evaluated = [r for r in rows if r.evaluated]
+    """One table per searched factor over the trials in statistics: each level's count of
+    architectures, score interval, mean MACs and parameters, raw change against the factor's
+    reference, and the adjusted change with its verdict."""
+    evaluated = [r for r in rows if r.in_statistics]
     plain = [r for r in evaluated if r.baseline]
-    tables = {}
+    tables, refs = {}, {}
     for factor in sorted({k for r in evaluated for k in r.params}):
         groups: dict[Any, list[TrialRow]] = defaultdict(list)
         for r in evaluated:
@@ -56,11 +66,21 @@ def factor_tables(rows: Sequence[TrialRow], metric: str = "score") -> dict[str, 
         ref_key = PLAIN if factor == "split_ratio" and plain else levels[0]
         if factor == "fusion" and "none" in groups:
             ref_key = "none"
-        ref = groups[ref_key]
+        ref, refs[factor] = groups[ref_key], ref_key
         tables[factor] = [
             _level(factor, lv, groups[lv], ref, lv == ref_key, metric) for lv in levels
         ]
+    effects = adjusted_effects(evaluated, lambda r: _score(r, metric), refs)
+    for factor, levels in tables.items():
+        tables[factor] = [_adjust(lv, effects.get(factor, {})) for lv in levels]
     return tables
+
+
+def _adjust(lv: FactorLevel, effects: dict[Any, Interval | None]) -> FactorLevel:
+    if lv.reference:
+        return lv
+    effect = effects.get(lv.level)
+    return lv._replace(adjusted=effect, verdict=effect_verdict(effect))
 
 
 def _level(
@@ -88,16 +108,20 @@ class Comparison(NamedTuple):
     b: Any
     diff_pp: Interval  # score(b) − score(a) over pairs, percentage points
     macs_pct: Interval  # MACs(b) / MACs(a) − 1 over pairs, percent
+    p_value: float | None = None  # paired t-test of the scores (stats.paired)
+    verdict: str = ""  # better / worse / within noise / too few pairs
 
 
 def paired_comparisons(rows: Sequence[TrialRow], metric: str = "score") -> list[Comparison]:
     """Compare architectures that differ in one factor only, level against level.
 
-    Trials are matched on every other searched parameter; several trials of one architecture
-    are averaged first. Against ``fusion=none`` the split ratio is ignored (the plain network
-    has none), so each CSP trial meets the plain network of the same depth and widths.
+    Trials are matched on every other searched parameter; each architecture counts once
+    (duplicates and early-stopped trials are not in statistics). Against ``fusion=none`` the
+    split ratio is ignored (the plain network has none), so each CSP trial meets the plain
+    network of the same depth and widths; several CSP trials meeting one plain network are
+    averaged first. The verdict is the paired t-test's (cspsearch/stats.py).
     """
-    evaluated = [r for r in rows if r.evaluated]
+    evaluated = [r for r in rows if r.in_statistics]
     out = []
     for factor in sorted({k for r in evaluated for k in r.params}):
         levels = sorted({r.params[factor] for r in evaluated if factor in r.params}, key=_order)
@@ -110,13 +134,16 @@ def paired_comparisons(rows: Sequence[TrialRow], metric: str = "score") -> list[
                 )
                 pairs = _pairs(evaluated, factor, a, b, lambda r, ig=ignore: _key(r, ig), metric)
                 if pairs:
+                    test = paired([100 * p[0] for p in pairs], [100 * p[1] for p in pairs])
                     out.append(
                         Comparison(
                             factor,
                             a,
                             b,
-                            interval([100 * (sb - sa) for sa, sb, _, _ in pairs]),
+                            test.diff,
                             interval([100 * (mb / ma - 1) for _, _, ma, mb in pairs if ma]),
+                            test.p_value,
+                            test.verdict,
                         )
                     )
     return out

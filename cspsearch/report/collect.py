@@ -1,8 +1,11 @@
 """Study storage → ReportData: plain lists and numbers, no plotly and no torch.
 
 A trial is *evaluated* when it is complete and was trained (or copies a trained duplicate);
-over-budget trials are complete but infeasible and untrained. The Pareto set is computed over
-the evaluated, feasible trials with the study's own objectives and directions.
+over-budget trials are complete but infeasible and untrained. Statistics (the Pareto set,
+factor tables, comparisons, importances) use each architecture once and only trials trained to
+the end (``TrialRow.in_statistics``): a reused duplicate is the same architecture again, not a
+replicate (seeds are), and an early-stopped trial's partial accuracy was cut short precisely
+because cheaper trials beat it. The Pareto set uses the study's own objectives and directions.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ class TrialRow(NamedTuple):
     duplicate_of: int | None
     seconds: float | None
     pareto: bool = False
+    stopped_at: int | None = None  # the epoch early stopping ended training at, if it did
+
+    @property
+    def in_statistics(self) -> bool:
+        """Trained to the end, feasible, and the first trial of its architecture."""
+        return self.evaluated and self.duplicate_of is None and self.stopped_at is None
 
     @property
     def baseline(self) -> bool:
@@ -68,13 +77,12 @@ def collect(storage: optuna.storages.BaseStorage | str, study_name: str) -> Repo
     score = next((n for n in names if n in SCORES), "val_accuracy")
     rows = [_row(t, names, score) for t in study.get_trials(deepcopy=False)]
     # A reused duplicate is the same architecture, not another point of the front.
-    distinct = [r for r in rows if r.evaluated and r.duplicate_of is None]
+    distinct = [r for r in rows if r.in_statistics]
     front = pareto_mask(
         [[r.values[n] for n in objectives] for r in distinct], list(objectives.values())
     )
     on_front = {r.number for r, keep in zip(distinct, front) if keep}
     rows = [r._replace(pareto=r.number in on_front) for r in rows]
-    evaluated = [r for r in rows if r.evaluated]
     space = study.user_attrs.get("space", {})
     first = next((r for r in study.get_trials(deepcopy=False) if "versions" in r.user_attrs), None)
     return ReportData(
@@ -86,7 +94,7 @@ def collect(storage: optuna.storages.BaseStorage | str, study_name: str) -> Repo
         rows=rows,
         versions=first.user_attrs["versions"] if first else {},
         device=str(first.user_attrs.get("device", "")) if first else "",
-        importances=_importances(study, {r.number for r in evaluated}, objectives),
+        importances=_importances(study, {r.number for r in distinct}, objectives),
         metric=SCORES.get(score, "accuracy"),
     )
 
@@ -94,8 +102,9 @@ def collect(storage: optuna.storages.BaseStorage | str, study_name: str) -> Repo
 def _importances(
     study: optuna.Study, evaluated: set[int], objectives: dict[str, str]
 ) -> dict[str, dict[str, float]]:
-    """Parameter importances (Optuna's default, PED-ANOVA) per objective, over the evaluated
-    trials only: untrained over-budget trials would otherwise count as 0 accuracy."""
+    """Parameter importances (Optuna's default, PED-ANOVA) per objective, over the trials in
+    ``evaluated`` only: untrained over-budget trials would otherwise count as 0 accuracy,
+    duplicates as extra samples and early-stopped ones with their partial accuracy."""
     trials = [t for t in study.get_trials(deepcopy=False) if t.number in evaluated]
     if len(trials) < 4:
         return {}
@@ -150,4 +159,5 @@ def _row(t: optuna.trial.FrozenTrial, names: list[str], score: str) -> TrialRow:
         fail_reason=str(a.get("fail_reason", "")),
         duplicate_of=a.get("duplicate_of"),
         seconds=float(seconds) if seconds is not None else None,
+        stopped_at=a.get("stopped_at_epoch"),
     )

@@ -21,11 +21,17 @@ from cspsearch.report import tables
 from cspsearch.report.ablation import factor_tables
 from cspsearch.report.ablation import paired_comparisons
 from cspsearch.report.collect import ReportData
+from cspsearch.report.effects import HOW
 from cspsearch.report.figures import hypervolume_figure
 from cspsearch.report.figures import importance_figure
 from cspsearch.report.figures import parallel_figure
 from cspsearch.report.figures import pareto_figure
 from cspsearch.report.tables import safe_name
+
+ABLATE_HINT = (
+    "For a controlled answer run `cspsearch ablate STUDY`: it trains every fusion × γ on the "
+    "same base architectures with paired seeds."
+)
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1280px;color:#222;padding:0 12px}
@@ -83,6 +89,9 @@ def render(datasets: Sequence[ReportData]) -> str:
         "<h2>Per-factor ablation</h2>",
         _factor_section(datasets),
         "<h2>Paired comparisons (architectures that differ in one factor only)</h2>",
+        "<p class='meta'>Each pair holds every other searched factor equal; Δ is the mean of "
+        "the pairs' differences with its 95% interval and the paired t-test's p-value; "
+        "“within noise” when the interval spans zero.</p>",
         _side(datasets, [tables.comparison_table(paired_comparisons(d.rows)) for d in datasets]),
         "<h2>Parameter importance</h2>",
         _side(
@@ -140,10 +149,13 @@ def _factor_section(datasets: Sequence[ReportData]) -> str:
     per_study = [factor_tables(d.rows) for d in datasets]
     out = [
         "<p class='meta'>Reference: the plain network (fusion=none) for fusion and "
-        "split_ratio, as in the paper; the lowest level for other factors. MACs change in "
-        "percent, accuracy change in percentage points; intervals are 95% Student-t "
-        "intervals of the mean (clipped to 0–100%) over trials, which also differ in the other "
-        "factors — the paired comparisons below hold those equal.</p>"
+        "split_ratio, as in the paper; the lowest level for other factors. Each architecture "
+        "counts once, and only trials trained to the end count. <b>Raw</b> columns average the "
+        "trials that have the level (95% Student-t interval of the mean, clipped to 0–100%); "
+        "those trials also differ in every other factor, so a raw change (MACs in percent, "
+        "accuracy in points) is not an effect. <b>Adjusted</b> Δ: "
+        f"{escape(HOW)}; 95% Student-t interval; “within noise” when it spans zero.</p>",
+        f"<p class='meta'>{escape(ABLATE_HINT)}</p>",
     ]
     for factor in sorted({f for t in per_study for f in t}):
         out.append(f"<h3>{escape(factor)}</h3>")
@@ -168,7 +180,14 @@ def _header(data: ReportData, named: bool) -> str:
     n = {
         "trials": len(data.rows),
         "evaluated": data.count(lambda r: r.evaluated),
-        "baselines (fusion=none)": data.count(lambda r: r.evaluated and r.baseline),
+        "in statistics (distinct, trained to the end)": data.count(lambda r: r.in_statistics),
+        "baselines (fusion=none)": data.count(lambda r: r.in_statistics and r.baseline),
+        "stopped early, not in statistics": data.count(
+            lambda r: r.evaluated and r.stopped_at is not None
+        ),
+        "repeats of an earlier architecture (counted once)": data.count(
+            lambda r: r.evaluated and r.stopped_at is None and r.duplicate_of is not None
+        ),
         "over budget (not trained)": data.count(lambda r: r.infeasible),
         "failed": sum(failed.values()),
         "on the Pareto front": data.count(lambda r: r.pareto),

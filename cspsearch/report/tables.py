@@ -51,15 +51,19 @@ def ci(
 
 
 def factor_table(levels: list[FactorLevel], metric: str = "accuracy") -> str:
-    """One factor: per level, trials, accuracy (%) with its interval, MACs, params, change."""
+    """One factor: per level, architectures, raw accuracy (%) with its interval, MACs, params,
+    the raw change (averages, confounded) and the adjusted change with its verdict."""
     head = (
         "level",
-        "trials",
-        f"val {metric} %",
+        "architectures",
+        f"raw mean val {metric} %",
         "95% CI",
         "mean MMACs",
         "mean params",
-        "vs reference (paper's way)",
+        "raw change vs reference (averages, not an effect)",
+        "adjusted Δ (points)",
+        "95% CI ",
+        "verdict",
     )
     rows = [
         [
@@ -69,7 +73,10 @@ def factor_table(levels: list[FactorLevel], metric: str = "accuracy") -> str:
             ci(lv.metric, 100, bounds=(0, 100)),
             num(lv.macs / 1e6, ".3f"),
             num(lv.params, ",.0f"),
-            text(lv.paper_change()),
+            text(f"raw: {lv.paper_change()}" if lv.paper_change() else ""),
+            num(lv.adjusted.mean if lv.adjusted else None, "+.2f"),
+            ci(lv.adjusted) if lv.adjusted else "<td>–</td>",
+            text(lv.verdict),
         ]
         for lv in levels
     ]
@@ -77,7 +84,18 @@ def factor_table(levels: list[FactorLevel], metric: str = "accuracy") -> str:
 
 
 def comparison_table(comparisons: list[Comparison]) -> str:
-    head = ("factor", "from", "to", "pairs", "Δ val acc (points)", "95% CI", "Δ MACs %", "95% CI ")
+    head = (
+        "factor",
+        "from",
+        "to",
+        "pairs",
+        "Δ val acc (points)",
+        "95% CI",
+        "paired t-test p",
+        "verdict",
+        "Δ MACs %",
+        "95% CI ",
+    )
     rows = [
         [
             text(c.factor),
@@ -86,6 +104,8 @@ def comparison_table(comparisons: list[Comparison]) -> str:
             num(c.diff_pp.n, "d"),
             num(c.diff_pp.mean, "+.2f"),
             ci(c.diff_pp),
+            num(c.p_value, ".3g"),
+            text(c.verdict),
             num(c.macs_pct.mean, "+.1f"),
             ci(c.macs_pct, spec=".1f"),
         ]
@@ -147,6 +167,11 @@ def trials_table(rows: list[TrialRow], metric: str = "accuracy") -> str:
         note = (
             r.fail_reason
             or (f"over budget: {r.infeasible}" if r.infeasible else "")
+            or (
+                f"stopped early at epoch {r.stopped_at}: partial, not in statistics"
+                if r.stopped_at is not None
+                else ""
+            )
             or (
                 f"same architecture as trial {r.duplicate_of}"
                 if r.duplicate_of is not None
