@@ -1,7 +1,9 @@
 """ReportData → plotly figures (the only module of the report that imports plotly).
 
 With one study, points are coloured by fusion; with several (``cspsearch report A B``) they are
-coloured by study, and the plain-network baselines are diamonds either way.
+coloured by study, and the plain-network baselines are diamonds either way. Early-stopped
+trials (partial accuracy, not in statistics) are grey crosses apart from the front, and
+overlaid hypervolume curves share one reference point, named in the figure.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from cspsearch.pareto import pareto_mask
 from cspsearch.report.collect import ReportData
 from cspsearch.report.collect import TrialRow
 from cspsearch.report.hypervolume import hypervolume_history
+from cspsearch.report.hypervolume import reference_point
+from cspsearch.report.hypervolume import same_objectives
 
 FUSION_COLORS = {"none": "#222222", "first": "#1f77b4", "last": "#ff7f0e", "full": "#2ca02c"}
 STUDY_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b"]
@@ -45,11 +49,14 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def pareto_figure(datasets: Sequence[ReportData], x: str = "macs") -> go.Figure:
     """Validation accuracy against compute ``x``: evaluated trials, baselines marked, each
-    study's Pareto front (recomputed for this pair of axes) as a step line."""
+    study's Pareto front (recomputed for this pair of axes, from trials trained to the end) as
+    a step line, and early-stopped trials apart as grey crosses."""
     field, scale, label = COMPUTE[x]
     fig, many = go.Figure(), len(datasets) > 1
     for k, data in enumerate(datasets):
-        rows = [r for r in data.rows if r.evaluated and getattr(r, field) is not None]
+        shown = [r for r in data.rows if r.evaluated and getattr(r, field) is not None]
+        rows = [r for r in shown if r.stopped_at is None]
+        stopped = [r for r in shown if r.stopped_at is not None]
         for fusion in sorted({r.fusion for r in rows}, key=lambda f: (f != "none", f)):
             group = [r for r in rows if r.fusion == fusion]
             base = fusion == "none"
@@ -71,6 +78,8 @@ def pareto_figure(datasets: Sequence[ReportData], x: str = "macs") -> go.Figure:
                     hoverinfo="text",
                 )
             )
+        if stopped:
+            fig.add_trace(_stopped_trace(stopped, field, scale, data, many))
         mask = pareto_mask([[r.score, getattr(r, field)] for r in rows], ["maximize", "minimize"])
         front = sorted((r for r, m in zip(rows, mask) if m), key=lambda r: getattr(r, field))
         fig.add_trace(
@@ -98,24 +107,48 @@ def pareto_figure(datasets: Sequence[ReportData], x: str = "macs") -> go.Figure:
     return fig
 
 
+def _stopped_trace(
+    rows: list[TrialRow], field: str, scale: float, data: ReportData, many: bool
+) -> go.Scatter:
+    name = "stopped early (partial accuracy, not in statistics)"
+    return go.Scatter(
+        x=[getattr(r, field) * scale for r in rows],
+        y=[r.score for r in rows],
+        mode="markers",
+        name=f"{data.study_name}: {name}" if many else name,
+        marker=dict(color="#bbbbbb", symbol="x", size=7, opacity=0.7),
+        text=[f"{hover(r, data.metric)}<br>stopped at epoch {r.stopped_at}" for r in rows],
+        hoverinfo="text",
+    )
+
+
 def hypervolume_figure(datasets: Sequence[ReportData]) -> go.Figure:
-    """Hypervolume of each study's feasible, evaluated trials after every finished trial."""
+    """Hypervolume of each study's trials in statistics after every finished trial; overlaid
+    studies with the same objectives share one reference point, named in the title."""
     fig = go.Figure()
+    shared = reference_point(datasets) if datasets and same_objectives(datasets) else None
     for k, data in enumerate(datasets):
-        numbers, volumes, ref = hypervolume_history(data)
+        numbers, volumes, ref = hypervolume_history(data, shared)
+        own = "" if shared is not None else f" (reference {_ref_text(data, ref)})"
         fig.add_trace(
             go.Scatter(
                 x=numbers,
                 y=volumes,
                 mode="lines+markers",
-                name=f"{data.study_name} (reference {_ref_text(data, ref)})",
+                name=f"{data.study_name}{own}",
                 line=dict(color=STUDY_COLORS[k % 5], shape="hv"),
             )
         )
+    if shared is not None and len(datasets[0].objectives) == 2:
+        whose = "shared by all studies" if len(datasets) > 1 else "this study's"
+        title = f"reference point {_ref_text(datasets[0], shared)} ({whose})"
+    else:
+        title = "each study with its own reference point: objectives differ, not comparable"
     fig.update_layout(
+        title=dict(text=title, font=dict(size=13)),
         xaxis_title="trial",
         yaxis_title=f"hypervolume ({datasets[0].metric} × MACs)",
-        height=360,
+        height=380,
         **LAYOUT,
     )
     return fig
@@ -141,8 +174,9 @@ def importance_figure(data: ReportData) -> go.Figure:
 
 
 def parallel_figure(data: ReportData) -> go.Figure:
-    """Parallel coordinates of the searched parameters, accuracy and MACs; colour = accuracy."""
-    rows = [r for r in data.rows if r.evaluated]
+    """Parallel coordinates of the searched parameters, accuracy and MACs; colour = accuracy.
+    Trials in statistics only (no duplicates, no partial accuracies)."""
+    rows = [r for r in data.rows if r.in_statistics]
     dims = []
     for param in sorted({k for r in rows for k in r.params}):
         values = [r.params.get(param) for r in rows]
