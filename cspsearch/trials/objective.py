@@ -4,7 +4,8 @@ stop → train each seed with the one training loop → record.
 The task (cspsearch/training/task.py) supplies the data, the network, the loss and the
 evaluation; everything else lives here. Everything a report needs is stored as user attributes
 of the trial, as plain JSON values. An architecture already evaluated in this study (same
-configs) is not trained again: its results are copied and the trial records ``duplicate_of``.
+configs) is not trained again: its results are copied and the trial records ``duplicate_of``
+(never from a trial stopped early into a run that trains to the end).
 """
 
 from __future__ import annotations
@@ -151,9 +152,20 @@ class Objective:
         return {**out, **(stopper.attrs() if stopper is not None else {})}
 
     def _duplicate(self, trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:
-        """An earlier complete trial of this study with the same configuration, if any."""
+        """An earlier complete trial of this study with the same configuration, if any. A trial
+        stopped early is a source only when this run stops early too: its partial result is
+        never copied into a trial that should train to the end."""
         done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        return next((t for t in done if t.user_attrs.get("config_key") == key), None)
+        partial_ok = self.early_stop is not None
+        return next(
+            (
+                t
+                for t in done
+                if t.user_attrs.get("config_key") == key
+                and (partial_ok or "stopped_at_epoch" not in t.user_attrs)
+            ),
+            None,
+        )
 
     def _constrain(self, trial: optuna.Trial, counts: dict[str, Any]) -> str:
         """Record every budget as a constraint (≤ 0 feasible); describe the ones exceeded."""

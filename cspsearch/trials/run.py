@@ -29,12 +29,14 @@ from cspsearch.trials.artifacts import DEFAULT_ARTIFACTS
 from cspsearch.trials.artifacts import artifact_store
 from cspsearch.trials.recovery import counted_trials
 from cspsearch.trials.rules import check_run
+from cspsearch.trials.study import check_early_stop
 from cspsearch.trials.study import default_study_name
 from cspsearch.trials.study import join_study
 from cspsearch.trials.study import make_sampler
 from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
 from cspsearch.trials.study import run_study
+from cspsearch.trials.study import study_fingerprint
 from cspsearch.trials.workers import WORKER_ID
 from cspsearch.trials.workers import check_storage
 from cspsearch.trials.workers import cpu_threads
@@ -114,7 +116,7 @@ def run_search(
     if data:
         space = override_data(space, data)
         overrides = {**overrides, "data": data.partition(":")[0]}
-    name = study_name or default_study_name(space.name, overrides)
+    name = study_name or default_study_name(space.name, overrides, options.early_stop)
     check_run(space, options.early_stop)
     _load_data(space, options.device)
     n_workers = workers_for(n_workers, options.trials_per_device, options.device)
@@ -122,7 +124,7 @@ def run_search(
         check_storage(storage, n_workers)
     chosen = make_sampler(sampler or space.sampler, seed, space, n_workers > 1)  # may refuse
     opened = open_storage(storage)  # only now is anything written
-    study = open_study(space, opened, name, chosen)
+    study = open_study(space, opened, name, chosen, options.early_stop)
     study.set_user_attr("sampler", sampler or space.sampler)
     if space.baseline_first and not study.trials and space.baseline_params():
         study.enqueue_trial(space.baseline_params())  # every study gets its reference point
@@ -164,7 +166,8 @@ def work(
             highlight=False,
         )
     space = space_from_dict(stored["space"])
-    if space.fingerprint() != stored.get("space_fingerprint"):
+    check_early_stop(study_name, stored, options.early_stop)
+    if study_fingerprint(space, options.early_stop) != stored.get("space_fingerprint"):
         raise StudyError(f"study {study_name!r}: its stored space does not match its fingerprint")
     index = int(os.environ.get(WORKER_ID, "0"))
     threads = cpu_threads()

@@ -5,6 +5,9 @@ means an Optuna Journal file; by default ``sqlite:///reports/cspsearch.db`` unde
 folder, one database holding every study, which optuna-dashboard and the ``optuna`` CLI read.
 ``n_trials`` is the number of counted trials the study should hold (recovery.py says which
 count), so re-running the same command resumes an interrupted study instead of starting over.
+Whether a study stops trials early (``--early-stop``) is part of its default name, its
+fingerprint and its stored attributes: a run with the other setting never resumes it, so
+full-length and partial results never mix in one study.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import warnings
 from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
@@ -72,9 +76,32 @@ def _file_of(url: str) -> Path | None:
     return None if "://" in url else Path(url)
 
 
-def default_study_name(space_name: str, overrides: dict[str, object]) -> str:
-    """The space name plus the training overrides: ``csp_densenet-epochs1-seed3``."""
-    return space_name + "".join(f"-{k}{v}" for k, v in overrides.items())
+def default_study_name(
+    space_name: str, overrides: dict[str, object], early_stop: bool = False
+) -> str:
+    """The space name plus the training overrides (and ``-earlystop`` for a run that stops
+    trials early): ``csp_densenet-epochs1-seed3-earlystop``."""
+    name = space_name + "".join(f"-{k}{v}" for k, v in overrides.items())
+    return name + ("-earlystop" if early_stop else "")
+
+
+def study_fingerprint(space: SearchSpace, early_stop: bool = False) -> str:
+    """The space's fingerprint, marked when the study stops trials early."""
+    return space.fingerprint() + ("+earlystop" if early_stop else "")
+
+
+def check_early_stop(name: str, attrs: dict[str, Any], early_stop: bool) -> None:
+    """StudyError when study ``name`` (user attributes ``attrs``) was made with the other
+    early-stopping setting (one made before the setting was recorded trained to the end)."""
+    stored = bool(attrs.get("early_stop", False))
+    if stored != early_stop:
+        made = "with --early-stop" if stored else "without --early-stop"
+        raise StudyError(
+            f"study {name!r} was made {made}: its trials "
+            f"{'may stop early' if stored else 'train to the end'}, so it cannot be resumed "
+            f"{'without' if stored else 'with'} it (a mix of partial and full-length results); "
+            "run with the same setting or choose a new --study-name"
+        )
 
 
 def make_sampler(
@@ -124,20 +151,26 @@ def open_study(
     storage: optuna.storages.BaseStorage,
     study_name: str,
     sampler: optuna.samplers.BaseSampler,
+    early_stop: bool = False,
 ) -> optuna.Study:
-    """Resume study ``study_name`` if it exists (it must come from the same space), else create
-    it with the space's objectives as metric names and the space stored as a study attribute."""
+    """Resume study ``study_name`` if it exists (it must come from the same space and early-
+    stopping setting), else create it with the space's objectives as metric names and the
+    space and ``early_stop`` stored as study attributes."""
     directions = list(space.objectives.values())
     try:
         study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
     except KeyError:
         study = None
     if study is not None:
-        found = study.user_attrs.get("space_fingerprint")
-        if found != space.fingerprint():
+        check_early_stop(study_name, study.user_attrs, early_stop)
+        found, wanted = (
+            study.user_attrs.get("space_fingerprint"),
+            study_fingerprint(space, early_stop),
+        )
+        if found != wanted:
             raise StudyError(
                 f"study {study_name!r} was made from a different space or settings (fingerprint "
-                f"{found} ≠ {space.fingerprint()}); choose a new --study-name"
+                f"{found} ≠ {wanted}); choose a new --study-name"
             )
         return study
     study = optuna.create_study(
@@ -146,7 +179,8 @@ def open_study(
     study.set_metric_names(list(space.objectives))
     study.set_user_attr("space_name", space.name)
     study.set_user_attr("space", space.to_dict())
-    study.set_user_attr("space_fingerprint", space.fingerprint())
+    study.set_user_attr("space_fingerprint", study_fingerprint(space, early_stop))
+    study.set_user_attr("early_stop", early_stop)
     return study
 
 
