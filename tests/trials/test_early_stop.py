@@ -95,7 +95,7 @@ def test_run_with_early_stop_records_stopped_trials_as_complete(tmp_path: Path) 
     args = ["run", "--space", str(space), "--storage", storage, "--early-stop"]
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    trials = optuna.load_study(study_name="es", storage=storage).trials
+    trials = optuna.load_study(study_name="es-earlystop", storage=storage).trials
     assert all(t.state.name == "COMPLETE" for t in trials)
     stopped = [t for t in trials if "stopped_at_epoch" in t.user_attrs]
     assert stopped, "no trial was stopped"

@@ -10,6 +10,9 @@ from cspsearch.errors import StudyError
 from cspsearch.space.loader import load_space
 from cspsearch.space.searchspace import Range
 from cspsearch.trials.objective import Objective
+from cspsearch.trials.run import RunOptions
+from cspsearch.trials.run import work
+from cspsearch.trials.study import default_study_name
 from cspsearch.trials.study import make_sampler
 from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
@@ -163,3 +166,61 @@ def test_latency_budget_is_a_constraint(tiny_space_file: Path, storage_url: str)
     t = study.trials[0]
     assert t.constraints["latency"] == pytest.approx(t.user_attrs["latency"] - 1e-6)
     assert t.user_attrs["trained"] is False and "latency" in t.user_attrs["infeasible"]
+
+
+def test_early_stop_names_a_separate_study() -> None:
+    assert default_study_name("tiny", {"epochs": 1}) == "tiny-epochs1"
+    assert default_study_name("tiny", {"epochs": 1}, early_stop=True) == "tiny-epochs1-earlystop"
+
+
+def test_a_study_is_resumed_only_with_its_early_stop_setting(
+    tiny_space_file: Path, storage_url: str
+) -> None:
+    space = load_space(tiny_space_file)
+    storage = open_storage(storage_url)
+    full = open_study(space, storage, "full", make_sampler("random", 0, space))
+    assert full.user_attrs["early_stop"] is False
+    with pytest.raises(StudyError, match="made without --early-stop"):
+        open_study(space, storage, "full", make_sampler("random", 0, space), early_stop=True)
+    stops = open_study(space, storage, "es", make_sampler("random", 0, space), early_stop=True)
+    assert stops.user_attrs["space_fingerprint"] != full.user_attrs["space_fingerprint"]
+    with pytest.raises(StudyError, match="made with --early-stop"):
+        open_study(space, storage, "es", make_sampler("random", 0, space))
+    # The same setting resumes; so does a worker, which is refused the other setting too.
+    open_study(space, storage, "es", make_sampler("random", 0, space), early_stop=True)
+    with pytest.raises(StudyError, match="made with --early-stop"):
+        work("es", storage_url, 0, None, RunOptions(device="cpu"))
+
+
+def test_a_stopped_trial_is_never_copied_into_a_full_length_one(
+    tiny_space_file: Path, storage_url: str
+) -> None:
+    space = load_space(tiny_space_file)
+    params = {"depth": 1, "fusion": "last", "split_ratio": 0.5}
+    scratch = open_study(space, open_storage(storage_url), "a", make_sampler("random", 0, space))
+    scratch.enqueue_trial(params)
+    run_study(scratch, Objective(space, "cpu"), 1, timeout=None)
+    done = scratch.trials[0]
+    # The same architecture, stopped early with a partial result.
+    study = open_study(space, open_storage(storage_url), "b", make_sampler("random", 0, space))
+    partial = {**done.user_attrs, "stopped_at_epoch": 1, "val_accuracy": 0.01}
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=done.params,
+            distributions=done.distributions,
+            values=[0.01, done.values[1]],
+            user_attrs=partial,
+        )
+    )
+    study.enqueue_trial(params)
+    run_study(study, Objective(space, "cpu"), 2, timeout=None)
+    trained = study.trials[1].user_attrs
+    assert "duplicate_of" not in trained and "stopped_at_epoch" not in trained
+    assert trained["val_accuracy"] != 0.01 and len(trained["val_accuracy_curve"]) == 1
+    # A run that stops early itself may reuse it (the copy is marked stopped as well).
+    from cspsearch.trials.early_stop import EarlyStop
+
+    study.enqueue_trial(params)
+    run_study(study, Objective(space, "cpu", early_stop=EarlyStop()), 3, timeout=None)
+    assert study.trials[2].user_attrs["duplicate_of"] == 0
+    assert study.trials[2].user_attrs["stopped_at_epoch"] == 1
