@@ -116,3 +116,18 @@ def test_every_family_gives_a_figure_per_deep_stage(family: str, fusion: str) ->
     figure = gradient_duplication(build_model(cfg), _batches(size=16), F.cross_entropy)
     assert set(figure) == {"stages.0", "stages.1"}
     assert all(v is not None and -1.0 <= v <= 1.0 + 1e-6 for v in figure.values()), figure
+
+
+def test_a_detectors_backbone_stages_are_found_by_name() -> None:
+    from cspsearch.models.detector import Detector
+    from cspsearch.space.configs import DetectorConfig
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(num_stages=3, stem_width=8, growth_rate=4, depth=2, in_chans=3)
+    net = Detector(cfg, DetectorConfig(), 2, torch.rand(9, 2) * 32, 32)
+    x = torch.randn(4, 3, 32, 32)
+    figure = gradient_duplication(
+        net, [(x, None)], lambda out, _: sum(o.pow(2).mean() for o in out)
+    )
+    assert set(figure) == {f"backbone.stages.{i}" for i in range(3)}
+    assert all(v is not None and -1.0 <= v <= 1.0 for v in figure.values())
