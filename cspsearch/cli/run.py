@@ -48,6 +48,9 @@ def run(
     trials_per_device: int = typer.Option(
         1, min=1, help="K concurrent trials (worker processes) per GPU, or on the CPU."
     ),
+    gradients: bool = typer.Option(
+        False, "--gradients", help="Record gradient duplication per stage (4 extra batches)."
+    ),
 ) -> None:
     """Search a space: build, count MACs, briefly train and record each trial."""
     with user_errors():
@@ -63,7 +66,7 @@ def run(
             ("precision", precision.value if precision else None),
         )
         options = RunOptions(
-            device, artifacts, timeout, trial_timeout, early_stop, trials_per_device
+            device, artifacts, timeout, trial_timeout, early_stop, trials_per_device, gradients
         )
         done = run_search(
             space,
@@ -99,6 +102,9 @@ def worker(
     early_stop: bool = typer.Option(
         False, "--early-stop", help="Stop trials dominated at epochs 1, 2, 4, … (halving)."
     ),
+    gradients: bool = typer.Option(
+        False, "--gradients", help="Record gradient duplication per stage (4 extra batches)."
+    ),
     quota: int | None = typer.Option(None, min=0, hidden=True),
 ) -> None:
     """Join a study (from any machine) and run trials until it holds its target."""
@@ -106,5 +112,7 @@ def worker(
         from cspsearch.trials.run import RunOptions
         from cspsearch.trials.run import work
 
-        options = RunOptions(device, artifacts, timeout, trial_timeout, early_stop)
+        options = RunOptions(
+            device, artifacts, timeout, trial_timeout, early_stop, gradients=gradients
+        )
         work(study, storage, quota, seed, options)

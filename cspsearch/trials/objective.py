@@ -18,18 +18,21 @@ from collections.abc import Callable
 from collections.abc import Hashable
 from dataclasses import asdict
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import optuna
 import torch
 
 from cspsearch.errors import CspSearchError
+from cspsearch.measure.gradients import duplication_attrs
 from cspsearch.space.configs import TrainConfig
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.training.device import pick_device
 from cspsearch.training.device import versions
 from cspsearch.training.loop import EpochCallback
 from cspsearch.training.loop import fit
+from cspsearch.training.precision import autocast
 from cspsearch.training.precision import resolve_precision
 from cspsearch.training.task import Arch
 from cspsearch.training.task import get_task
@@ -54,6 +57,7 @@ class Objective:
         artifacts: Any | None = None,
         trial_timeout: float | None = None,
         early_stop: EarlyStop | None = None,
+        gradients: bool = False,
     ) -> None:
         check_run(space, early_stop is not None)  # e.g. no early stopping for detectors yet
         self.space = space
@@ -63,6 +67,7 @@ class Objective:
         self.artifacts = artifacts  # an Optuna artifact store, or None for no uploads
         self.device = pick_device(device)
         self.on_epoch = on_epoch  # (trial number, epoch, epochs, score), for progress
+        self.gradients = gradients  # gradient duplication of the last seed's trained network
         # Architecture key → MACs, params and latency: counted and timed once per
         # architecture, whichever trial meets it first.
         self.measured: dict[Hashable, dict[str, Any]] = {}
@@ -149,6 +154,9 @@ class Objective:
             hooks = self.task.hooks(model, data, arch)
             runs.append((seed_cfg.seed, fit(model, hooks, seed_cfg, callback, deadline)))
         out.update(summarise(runs, self.task))
+        if self.gradients:  # on the last seed's trained network (cspsearch/measure/gradients.py)
+            ctx = partial(autocast, self.device, cfg.precision)
+            out.update(duplication_attrs(model, hooks, seed_cfg, ctx))
         return {**out, **(stopper.attrs() if stopper is not None else {})}
 
     def _duplicate(self, trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:

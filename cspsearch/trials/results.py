@@ -48,6 +48,8 @@ COPIED = (
     "stopped_at_epoch",
     "early_stop_reason",
     "infeasible",
+    "gradient_duplication",
+    "gradient_duplication_stages",
 )
 
 

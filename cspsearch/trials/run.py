@@ -58,6 +58,7 @@ class RunOptions:
     trial_timeout: float | None = None  # seconds per trial
     early_stop: bool = False  # successive halving over Pareto dominance (early_stop.py)
     trials_per_device: int = 1  # concurrent trials (worker processes) per GPU, or on the CPU
+    gradients: bool = False  # record gradient duplication per stage (measure/gradients.py)
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,7 @@ def _run_trials(
             artifacts=artifact_store(options.artifacts),
             trial_timeout=options.trial_timeout,
             early_stop=EarlyStop() if options.early_stop else None,
+            gradients=options.gradients,
         )
         timeout = options.timeout or space.timeout
         if total is None and quota is None:
