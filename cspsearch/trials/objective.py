@@ -65,6 +65,10 @@ class Objective:
         # Architecture key → MACs, params and latency: counted and timed once per
         # architecture, whichever trial meets it first.
         self.measured: dict[Hashable, dict[str, Any]] = {}
+        # Latency is timed only when an objective or budget names it (timing is noisy and
+        # cost ~5% of a small trial); reports leave its column out otherwise.
+        costs = (*space.objectives, *space.budget)
+        self.latency = any(name.startswith("latency") for name in costs)
         self.software = versions()
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
@@ -129,7 +133,7 @@ class Objective:
         torch.manual_seed(cfg.seed)  # model initialisation
         model = arch.build()
         if arch.key not in self.measured:  # the untrained network is timed as well
-            self.measured[arch.key] = self.task.measure(model, arch, self.device)
+            self.measured[arch.key] = self.task.measure(model, arch, self.device, self.latency)
         out = dict(self.measured[arch.key])
         over = self._constrain(trial, {**attrs, **out})
         if over:
