@@ -33,6 +33,7 @@ from cspsearch.training.precision import resolve_precision
 from cspsearch.training.task import Arch
 from cspsearch.training.task import get_task
 from cspsearch.trials.artifacts import upload_trial_artifacts
+from cspsearch.trials.attrs import set_user_attrs
 from cspsearch.trials.early_stop import EarlyStop
 from cspsearch.trials.early_stop import TrialStopper
 from cspsearch.trials.recovery import heartbeat
@@ -114,8 +115,7 @@ class Objective:
         else:
             attrs.update(self._evaluate(trial, arch, train_cfg, data, attrs, deadline))
         attrs["trial_time_s"] = time.perf_counter() - start
-        for name, value in attrs.items():
-            trial.set_user_attr(name, value)
+        set_user_attrs(trial, attrs)  # one storage statement, not one commit per attribute
         if self.artifacts is not None and attrs.get("trained") and "duplicate_of" not in attrs:
             upload_trial_artifacts(trial, attrs, self.artifacts)
         return attrs
