@@ -84,11 +84,11 @@ def search(
 ) -> optuna.Study:
     """Search ``space`` (a bundled name, a file or a SearchSpace) and return the Optuna study.
 
-        ``n_trials``: counted trials the study should hold (default: the space's); re-running
-        resumes. ``storage``: an Optuna URL or a Journal file path (default
-        ``sqlite:///reports/cspsearch.db``). ``n_workers``: worker processes (default: one
-    single-threaded worker per core on a CPU, 1 on a GPU). ``train``: training values to fix, e.g.
-        ``{"epochs": 1}``; like ``data`` ("NAME[:PATH]") they name a separate study.
+    ``n_trials``: counted trials the study should hold (default: the space's); re-running
+    resumes. ``storage``: an Optuna URL or a Journal file path (default
+    ``sqlite:///reports/cspsearch.db``). ``n_workers``: worker processes (default: one
+    single-threaded worker per core on a CPU, 1 on a GPU). ``train``: training values to fix,
+    e.g. ``{"epochs": 1}``; like ``data`` ("NAME[:PATH]") they name a separate study.
     """
     return run_search(
         space, n_trials, storage, study_name, sampler, seed, n_workers, data, train or {},
@@ -121,7 +121,8 @@ def run_search(
     _load_data(space, options.device)
     if n_workers is not None or options.trials_per_device > 1:
         n_workers = workers_for(n_workers or 1, options.trials_per_device, options.device)
-    parallel = n_workers is None or n_workers > 1
+    planned = n_workers if n_workers is not None else default_workers(options.device, 1 << 30)
+    parallel = planned > 1  # the sampler of a parallel study lies about running trials
     chosen = make_sampler(sampler or space.sampler, seed, space, parallel)  # may refuse
     opened = open_storage(storage)  # only now is anything written
     study = open_study(space, opened, name, chosen)
