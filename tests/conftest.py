@@ -45,6 +45,14 @@ def _in_tmp_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def _one_worker_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On a CPU `cspsearch run` starts one worker process per core by default; tests that do not
+    # say --n-workers run their trials in-process (their output and tracebacks stay visible).
+    # tests/trials/test_workers.py checks the default itself.
+    monkeypatch.setenv("CSPSEARCH_N_WORKERS", "1")
+
+
 @pytest.fixture
 def tiny_space_file(tmp_path: Path) -> Path:
     return write_space(tmp_path, TINY_SPACE)

@@ -21,24 +21,46 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize(device)
 
 
+def gemm_size(device: str, precision: str, size: int, seconds: float) -> int:
+    """The largest power-of-two size up to ``size`` whose product takes at most a quarter of
+    ``seconds``, from a timed product at 256 (an emulated dtype can run at 1 GFLOP/s, where
+    one 2048² product takes 15 s)."""
+    dtype, probe = DTYPES[precision], min(size, 256)
+    a = torch.randn(probe, probe, device=device).to(dtype)
+    a @ a  # warm-up
+    _sync(device)
+    start = time.perf_counter()
+    a @ a
+    _sync(device)
+    rate = 2 * probe**3 / max(1e-9, time.perf_counter() - start)
+    fits = (rate * seconds / 4 / 2) ** (1 / 3)
+    while size > 128 and size > fits:
+        size //= 2
+    return size
+
+
 def gemm_flops(device: str, precision: str, size: int = 2048, seconds: float = 1.5) -> float:
-    """Dense ``size``×``size`` matmul FLOP/s (2·n³ per product) in ``precision`` on ``device``:
-    the median of timed batches after a warm-up, so one descheduled batch does not count."""
+    """Dense matmul FLOP/s (2·n³ per product) in ``precision`` on ``device`` at ``size``, or
+    smaller where that would not fit in ``seconds`` (``gemm_size``): the median of timed
+    batches after a warm-up, so one descheduled batch does not count."""
     dtype = DTYPES[precision]
+    size = gemm_size(device, precision, size, seconds)
     a = torch.randn(size, size, device=device).to(dtype)
     b = torch.randn(size, size, device=device).to(dtype)
-    for _ in range(2):
-        a @ b  # warm-up: oneDNN/cuBLAS pick their kernels
+    a @ b  # warm-up: oneDNN/cuBLAS pick their kernels
     _sync(device)
+    reps = 4 if device == "cpu" else 50
     rates, spent = [], 0.0
     while spent < seconds or len(rates) < 5:
         start = time.perf_counter()
-        for _ in range(4 if device == "cpu" else 50):
+        for _ in range(reps):
             a @ b
         _sync(device)
         took = time.perf_counter() - start
         spent += took
-        rates.append((4 if device == "cpu" else 50) * 2 * size**3 / took)
+        rates.append(reps * 2 * size**3 / took)
+        if spent > 4 * seconds:  # a loaded machine: enough batches for a median
+            break
     return statistics.median(rates)
 
 

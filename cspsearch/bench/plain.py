@@ -1,4 +1,10 @@
-"""The reference loop: plain PyTorch as a user would write it, to time ours against.
+"""The references: a plain PyTorch loop and a plain Optuna script, as a user would write them,
+to time ours against.
+
+``plain_optuna_study`` is the script: one process with torch's default threads, an in-memory
+study with Optuna's default TPE, ``trial.suggest_*`` over the same space (through
+cspsearch.space.sampling, so the choices are the space file's), the project's model builder,
+one fvcore count of MACs per trial (over the budget: pruned, not trained) and ``plain_loop``.
 
 Default ``DataLoader`` settings (host tensors, one process, shuffled batches), fp32, NCHW, the
 same model, epochs, batch size, AdamW and learning-rate schedule as cspsearch's trainer,
@@ -10,7 +16,9 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
+import optuna
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -18,7 +26,11 @@ from torch.utils.data import DataLoader
 from torch.utils.data import TensorDataset
 
 from cspsearch.classification.data import Dataset
+from cspsearch.classification.data import load_dataset
+from cspsearch.models import build_model
 from cspsearch.space.configs import TrainConfig
+from cspsearch.space.sampling import sample_config
+from cspsearch.space.searchspace import SearchSpace
 from cspsearch.training.loop import lr_factor
 
 
@@ -67,3 +79,33 @@ def plain_loop(model: nn.Module, data: Dataset, cfg: TrainConfig, device: str) -
         "val_accuracy": val_accuracy[-1],
         "test_accuracy": test_accuracy,
     }
+
+
+def plain_optuna_study(space: SearchSpace, n_trials: int, device: str) -> dict:
+    """Run the plain script for ``n_trials`` trials; its wall time (data loading included) and
+    how many trials it trained."""
+    from fvcore.nn import FlopCountAnalysis
+
+    start = time.perf_counter()
+    data = load_dataset(space.data, device)
+    budget = space.budget.get("macs")
+
+    def objective(trial: optuna.Trial) -> tuple[float, float]:
+        model_cfg, train_cfg = sample_config(space, trial)
+        model_cfg = replace(model_cfg, in_chans=data.in_chans, num_classes=data.num_classes)
+        torch.manual_seed(train_cfg.seed)
+        model = build_model(model_cfg)
+        size = space.data.input_size
+        flops = FlopCountAnalysis(model.eval(), torch.zeros(1, data.in_chans, size, size))
+        macs = flops.unsupported_ops_warnings(False).uncalled_modules_warnings(False).total()
+        if budget is not None and macs > budget:
+            raise optuna.TrialPruned()
+        result = plain_loop(model.train().to(device), data, train_cfg, device)
+        return result["val_accuracy"], macs
+
+    study = optuna.create_study(
+        directions=["maximize", "minimize"], sampler=optuna.samplers.TPESampler(seed=0)
+    )
+    study.optimize(objective, n_trials=n_trials)
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return {"wall_s": time.perf_counter() - start, "trials": n_trials, "trained": len(done)}

@@ -24,6 +24,8 @@ from cspsearch.models import build_model
 from cspsearch.pareto import hypervolume_2d
 from cspsearch.space.sampling import sample_config
 from cspsearch.space.searchspace import SearchSpace
+from cspsearch.stats import interval
+from cspsearch.stats import paired
 from cspsearch.trials.early_stop import EarlyStop
 from cspsearch.trials.early_stop import TrialStopper
 from cspsearch.trials.study import make_sampler
@@ -62,13 +64,24 @@ def evaluate_grid(space: SearchSpace, device: str) -> Table:
 
 
 def reference(table: Table) -> list[float]:
-    """Reference point (−accuracy, MACs), both minimised: accuracy 0, 1.1 × the largest MACs."""
-    return [0.0, 1.1 * max(v[0] for v in table.values() if v)]
+    """Reference point (−accuracy, MACs), both minimised: the grid's worst final accuracy and
+    its largest MACs, so the hypervolume measures the grid's own range (a loose point, e.g.
+    accuracy 0, would let one cheap architecture score nearly the whole grid's)."""
+    done = [v for v in table.values() if v]
+    return [-min(v[1][-1] for v in done), max(v[0] for v in done)]
 
 
 def grid_hypervolume(table: Table) -> float:
     points = [[-v[1][-1], v[0]] for v in table.values() if v]
     return hypervolume_2d(points, reference(table))
+
+
+def trivial_ratio(table: Table) -> float:
+    """The hypervolume of the grid's cheapest architecture alone ÷ the grid's: what a front
+    of one trivial point scores (low means the reference point is tight)."""
+    cheapest = min((v for v in table.values() if v), key=lambda v: v[0])
+    point = [[-cheapest[1][-1], cheapest[0]]]
+    return hypervolume_2d(point, reference(table)) / max(1e-12, grid_hypervolume(table))
 
 
 class Replay:
@@ -85,6 +98,7 @@ class Replay:
         scheme: EarlyStop | None = None,
     ) -> None:
         self.space, self.table, self.scheme, self.epochs = space, table, scheme, 0
+        self.history: list[tuple[int, float]] = []  # (epochs so far, hypervolume) per trial
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.study = optuna.create_study(
@@ -94,7 +108,13 @@ class Replay:
             self.study.enqueue_trial(space.baseline_params())
 
     def run(self, n: int) -> None:
-        self.study.optimize(self._objective, n_trials=n, catch=(BuildError,))
+        for _ in range(n):
+            self.study.optimize(self._objective, n_trials=1, catch=(BuildError,))
+            self.history.append((self.epochs, self.hypervolume()))
+
+    def epochs_to(self, target: float) -> int | None:
+        """Epochs spent when the hypervolume first reached ``target`` (None: never)."""
+        return next((e for e, hv in self.history if hv >= target - 1e-12), None)
 
     def hypervolume(self) -> float:
         done = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
@@ -132,26 +152,46 @@ class Replay:
 
 
 def sampler_ratios(space: SearchSpace, table: Table, n_trials: int, seeds: int) -> dict[str, Any]:
-    """Hypervolume after ``n_trials`` / the grid's, per sampler, mean over ``seeds`` seeds."""
-    whole = grid_hypervolume(table)
-    out: dict[str, Any] = {"grid_size": len(table), "grid_hypervolume": whole}
-    out["trials_fraction"] = n_trials / len(table)
+    """Hypervolume after ``n_trials`` ÷ the grid's, per sampler over ``seeds`` seeds (mean and
+    interval), and TPE and NSGA-II each against random search with the same seeds (paired)."""
+    whole = max(1e-12, grid_hypervolume(table))
+    out: dict[str, Any] = {
+        "grid_size": len(table),
+        "grid_hypervolume": whole,
+        "hv_reference": "grid's worst final accuracy and largest MACs",
+        "hv_ratio_trivial": trivial_ratio(table),
+        "trials_fraction": n_trials / len(table),
+        "sampler_trials": n_trials,
+        "tpe_startup_trials": min(n_trials, 10),  # Optuna's TPE: 10 random trials first
+    }
+    ratios: dict[str, list[float]] = {}
     for name in ("tpe", "nsga2", "random"):
-        ratios = []
+        ratios[name] = []
         for seed in range(seeds):
             state = Replay(space, table, name, seed)
             state.run(n_trials)
-            ratios.append(state.hypervolume() / whole)
-        out[f"hv_ratio_{name}"] = statistics.fmean(ratios)
-        out[f"hv_ratio_{name}_min"] = min(ratios)
+            ratios[name].append(state.hypervolume() / whole)
+        spread = interval(ratios[name])
+        out[f"hv_ratio_{name}"] = spread.mean
+        out[f"hv_ratio_{name}_interval"] = [spread.low, spread.high]
+    for name in ("tpe", "nsga2"):
+        test = paired(ratios["random"], ratios[name])  # diff = sampler − random
+        out[f"{name}_vs_random"] = {
+            "mean_diff": test.diff.mean,
+            "interval": [test.diff.low, test.diff.high],
+            "p_value": test.p_value,
+            "verdict": test.verdict,
+            "seeds": seeds,
+        }
     return out
 
 
 def early_stop_fraction(
     space: SearchSpace, table: Table, n_trials: int, seeds: int, scheme: EarlyStop
 ) -> dict[str, Any]:
-    """Epochs TPE with early stopping spends to reach the hypervolume TPE reaches without it
-    in ``n_trials`` trials, over the epochs spent without it (mean over seeds)."""
+    """Epochs TPE with early stopping spends to first reach the hypervolume TPE without it
+    reaches in ``n_trials`` trials, ÷ the epochs TPE without it spent to first reach it (both
+    runs to the same hypervolume; mean over the seeds where both reached it)."""
     fractions, reached = [], 0
     for seed in range(seeds):
         plain = Replay(space, table, "tpe", seed)
@@ -160,12 +200,14 @@ def early_stop_fraction(
         stopped = Replay(space, table, "tpe", seed, scheme)
         for _ in range(3 * n_trials):  # at most 3 × the trials: past that, count as missed
             stopped.run(1)
-            if stopped.hypervolume() >= target - 1e-12:
-                reached += 1
+            if stopped.epochs_to(target) is not None:
                 break
-        fractions.append(stopped.epochs / max(1, plain.epochs))
+        spent = stopped.epochs_to(target)
+        if spent is not None:
+            reached += 1
+            fractions.append(spent / max(1, plain.epochs_to(target) or plain.epochs))
     return {
-        "epochs_fraction_early_stop": statistics.fmean(fractions),
+        "epochs_fraction_early_stop": statistics.fmean(fractions) if fractions else "n/a",
         "early_stop_reached": f"{reached}/{seeds}",
         "early_stop_scheme": scheme.__dict__,
     }

@@ -1,14 +1,14 @@
-"""Trial speed, measured side by side: the harness overhead of a real study, and per
-architecture our trainer in fp32 and bf16 against the plain DataLoader loop (plain.py)."""
+"""Training speed per architecture, measured side by side: our trainer against the plain
+DataLoader loop (plain.py) in the same precision (fp32), and our trainer in bf16 against fp32
+only where the device computes bf16 natively (elsewhere bf16 is emulated: ``n/a``)."""
 
 from __future__ import annotations
 
 import statistics
+import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-import optuna
 import torch
 import torch.nn.functional as F
 
@@ -20,66 +20,25 @@ from cspsearch.models import build_model
 from cspsearch.pareto import pareto_mask
 from cspsearch.space.configs import ModelConfig
 from cspsearch.space.configs import TrainConfig
-from cspsearch.space.searchspace import SearchSpace
 from cspsearch.training.loop import make_optimizer
 from cspsearch.training.precision import autocast
 from cspsearch.training.precision import training_precision
-from cspsearch.trials.artifacts import artifact_store
-from cspsearch.trials.objective import Objective
-from cspsearch.trials.study import make_sampler
-from cspsearch.trials.study import open_storage
-from cspsearch.trials.study import open_study
-from cspsearch.trials.study import run_study
+
+GEMM_OPERATORS = ("conv", "linear", "matmul", "addmm", "bmm", "einsum")  # fvcore's names
 
 
-def run_overhead_study(
-    space: SearchSpace, n_trials: int, device: str, folder: Path
-) -> list[optuna.trial.FrozenTrial]:
-    """A real study, as ``cspsearch run`` does it (SQLite storage, artifacts, baseline first);
-    its trained trials, duplicates and over-budget ones left out."""
-    storage = open_storage(f"sqlite:///{folder / 'bench.db'}")
-    study = open_study(space, storage, "overhead", make_sampler("tpe", 0, space))
-    if space.baseline_params():
-        study.enqueue_trial(space.baseline_params())
-    objective = Objective(space, device, artifacts=artifact_store(folder / "artifacts"))
-    run_study(study, objective, n_trials, None)
-    return [
-        t
-        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if t.user_attrs.get("trained") and "duplicate_of" not in t.user_attrs
-    ]
+def gemm_macs(by_operator: dict[str, int]) -> int:
+    """MACs of convolutions and matrix products only (not BatchNorm, pooling, …)."""
+    return sum(v for k, v in by_operator.items() if k in GEMM_OPERATORS)
 
 
-def overhead(trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any]:
-    """Per trial, the share of its wall time (Optuna's start to completion: sampling, build,
-    MAC count, latency, training, evaluation, storage writes) outside optimisation steps."""
-    rows = []
-    for t in trials:
-        wall = (t.datetime_complete - t.datetime_start).total_seconds()
-        a = t.user_attrs
-        rows.append(
-            {
-                "wall_s": wall,
-                "outside": (wall - a["step_time_s"]) / wall,
-                "evaluation": (a["train_time_s"] - a["step_time_s"]) / wall,
-                "harness": (wall - a["train_time_s"]) / wall,
-            }
-        )
-    return {
-        "overhead_fraction": statistics.median(r["outside"] for r in rows),
-        "overhead_evaluation_fraction": statistics.median(r["evaluation"] for r in rows),
-        "overhead_harness_fraction": statistics.median(r["harness"] for r in rows),
-        "trial_wall_s_median": statistics.median(r["wall_s"] for r in rows),
-        "overhead_trials": len(rows),
-    }
-
-
-def configs_of(trials: list[optuna.trial.FrozenTrial]) -> list[tuple[ModelConfig, TrainConfig]]:
-    """The model and training configs the trials recorded."""
+def configs_of(trials: list[Any]) -> list[tuple[ModelConfig, TrainConfig, int]]:
+    """The model and training configs the trials recorded, with their GEMM MACs."""
     out = []
     for t in trials:
-        cfg = t.user_attrs["config"]
-        out.append((ModelConfig(**cfg["model"]), TrainConfig(**cfg["train"])))
+        cfg, a = t.user_attrs["config"], t.user_attrs
+        train = TrainConfig(**{**cfg["train"], "precision": "fp32"})
+        out.append((ModelConfig(**cfg["model"]), train, gemm_macs(a["macs_by_operator"])))
     return out
 
 
@@ -96,20 +55,27 @@ def _ours(model_cfg: ModelConfig, cfg: TrainConfig, data: Dataset, device: str) 
 
 
 def compare(
-    configs: list[tuple[ModelConfig, TrainConfig, int]], data: Dataset, device: str
+    configs: list[tuple[ModelConfig, TrainConfig, int]],
+    data: Dataset,
+    device: str,
+    precisions: tuple[str, ...],
+    budget_s: float,
 ) -> list[dict[str, Any]]:
-    """Each architecture ``(model, train, MACs)`` trained by us in fp32 and in bf16 and by the
-    plain loop, one after the other, so machine load hits all three alike."""
-    rows = []
+    """Each architecture ``(model, train, GEMM MACs)`` trained by us in each of ``precisions``
+    and by the plain loop (fp32), one after the other so machine load hits them alike; no new
+    architecture is started past ``budget_s`` seconds (at least one is measured)."""
+    rows, start = [], time.perf_counter()
     for model_cfg, train_cfg, macs in configs:
-        row: dict[str, Any] = {"macs": macs, "fusion": list(model_cfg.fusion)}
-        # Untimed warm-up of all three: oneDNN/cuDNN build kernels per new shape on first use
+        if rows and time.perf_counter() - start > budget_s:
+            break
+        row: dict[str, Any] = {"gemm_macs": macs, "fusion": list(model_cfg.fusion)}
+        # Untimed warm-up of each runner: oneDNN builds kernels per new shape on first use
         # (measured: a first run took 2.6× a second), which the first runner would pay alone.
         short = replace(train_cfg, epochs=1)
-        for p in ("fp32", "bf16"):
+        for p in precisions:
             _ours(model_cfg, replace(short, precision=p), data, device)
         plain_loop(build_model(model_cfg).to(device), data, short, device)
-        for p in ("fp32", "bf16"):
+        for p in precisions:
             row[p] = _ours(model_cfg, replace(train_cfg, precision=p), data, device)
         torch.manual_seed(train_cfg.seed)
         row["plain_fp32"] = plain_loop(build_model(model_cfg).to(device), data, train_cfg, device)
@@ -117,38 +83,38 @@ def compare(
     return rows
 
 
-def summarise(
-    rows: list[dict[str, Any]], n_train: int, gemm: dict[str, float], precision: str
-) -> dict[str, Any]:
-    """gemm_fraction per dtype, speed-ups and the bf16-vs-fp32 accuracy agreement."""
-
-    def achieved(p: str) -> float:  # training FLOP/s: fwd+bwd ≈ 3 × fwd, FLOPs = 2 × MACs
-        flops = sum(6 * r["macs"] * n_train * r[p]["epochs"] for r in rows)
-        return flops / sum(r[p]["step_time_s"] for r in rows)
-
-    out: dict[str, Any] = {}
+def summarise(rows: list[dict[str, Any]], n_train: int, gemm: dict[str, Any]) -> dict[str, Any]:
+    """GEMM fraction and speed-ups, each between runs of the same precision (bf16 figures are
+    ``n/a`` where bf16 was not measured)."""
+    out: dict[str, Any] = {"compared": len(rows)}
     for p in ("fp32", "bf16"):
-        out[f"train_gflops_{p}"] = achieved(p) / 1e9
-        out[f"gemm_fraction_{p}"] = achieved(p) / gemm[p]
-    out["gemm_fraction"] = out[f"gemm_fraction_{precision}"]
-    ours = sum(r[precision]["time_s"] for r in rows)
-    out["speedup_vs_dataloader"] = sum(r["plain_fp32"]["time_s"] for r in rows) / ours
-    out["speedup_ours_fp32_vs_dataloader"] = sum(r["plain_fp32"]["time_s"] for r in rows) / sum(
-        r["fp32"]["time_s"] for r in rows
-    )
-    out["speedup_bf16_vs_fp32"] = sum(r["fp32"]["time_s"] for r in rows) / sum(
-        r["bf16"]["time_s"] for r in rows
-    )
-    out["precision_agreement"] = agreement(rows)
+        if p not in rows[0] or not isinstance(gemm.get(p), float):
+            out[f"gemm_fraction_{p}"] = out[f"train_gflops_{p}"] = gemm.get(p, "n/a")
+            continue
+        # Training FLOPs of convolutions and linear layers: fwd + bwd ≈ 3 × fwd, 2 per MAC.
+        flops = sum(6 * r["gemm_macs"] * n_train * r[p]["epochs"] for r in rows)
+        achieved = flops / sum(r[p]["step_time_s"] for r in rows)
+        out[f"train_gflops_{p}"] = achieved / 1e9
+        out[f"gemm_fraction_{p}"] = achieved / (gemm[p] * 1e9)
+    plain = sum(r["plain_fp32"]["time_s"] for r in rows)
+    out["speedup_vs_dataloader_fp32"] = plain / sum(r["fp32"]["time_s"] for r in rows)
+    if "bf16" in rows[0]:
+        fp32 = sum(r["fp32"]["time_s"] for r in rows)
+        out["speedup_bf16_vs_fp32"] = fp32 / sum(r["bf16"]["time_s"] for r in rows)
+        out["precision_agreement"] = agreement(rows)
+    else:
+        out["speedup_bf16_vs_fp32"] = gemm.get("bf16", "n/a")
     return out
 
 
 def agreement(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Whether bf16 changes the conclusions: accuracy differences on the same architectures
-    and the Pareto sets (accuracy vs MACs) each precision gives."""
+    and the Pareto sets (accuracy vs GEMM MACs) each precision gives."""
     diffs = [r["bf16"]["val_accuracy"] - r["fp32"]["val_accuracy"] for r in rows]
     fronts = {
-        p: pareto_mask([[r[p]["val_accuracy"], r["macs"]] for r in rows], ["maximize", "minimize"])
+        p: pareto_mask(
+            [[r[p]["val_accuracy"], r["gemm_macs"]] for r in rows], ["maximize", "minimize"]
+        )
         for p in ("fp32", "bf16")
     }
     same = sum(a == b for a, b in zip(fronts["fp32"], fronts["bf16"]))

@@ -5,22 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 ROWS = (
-    ("overhead_fraction", "per trial, share of wall time outside optimisation steps (median)"),
-    ("overhead_evaluation_fraction", "… of which precise BN + validation + test"),
-    ("overhead_harness_fraction", "… of which sampling, build, MACs, latency, storage"),
-    ("gemm_fraction", "training FLOP/s ÷ dense GEMM FLOP/s, precision used"),
-    ("gemm_fraction_fp32", "the same in fp32"),
-    ("gemm_fraction_bf16", "the same in bf16"),
-    ("speedup_vs_dataloader", "plain DataLoader loop (fp32) time ÷ ours (precision used)"),
-    ("speedup_ours_fp32_vs_dataloader", "plain DataLoader loop ÷ ours, both fp32"),
-    ("speedup_bf16_vs_fp32", "our trainer: fp32 time ÷ bf16 time"),
-    ("hv_ratio_tpe", "TPE hypervolume ÷ grid hypervolume"),
+    ("study_speedup_vs_plain_optuna", "plain Optuna script's study time ÷ our default study's"),
+    ("trial_speedup_vs_plain_optuna", "the same per trained trial (study time ÷ trials trained)"),
+    ("overhead_harness_fraction", "per trial, sampling, build, MACs, storage ÷ wall (median)"),
+    ("overhead_evaluation_fraction", "per trial, precise BN + validation + test ÷ wall"),
+    ("overhead_fraction", "per trial, everything outside optimisation steps ÷ wall"),
+    ("trial_wall_s_median", "our trained trial's wall time, s (median)"),
+    ("speedup_vs_dataloader_fp32", "plain DataLoader loop ÷ our trainer, same archs, both fp32"),
+    ("speedup_bf16_vs_fp32", "our trainer: fp32 time ÷ bf16 time (native bf16 only)"),
+    ("gemm_fraction_fp32", "conv + linear training FLOP/s ÷ dense GEMM FLOP/s, fp32"),
+    ("gemm_fraction_bf16", "the same in bf16 (native bf16 only)"),
+    ("hv_ratio_tpe", "TPE hypervolume ÷ grid hypervolume (mean over seeds)"),
     ("hv_ratio_nsga2", "NSGA-II hypervolume ÷ grid hypervolume"),
     ("hv_ratio_random", "random search hypervolume ÷ grid hypervolume"),
+    ("hv_ratio_trivial", "the cheapest architecture alone ÷ grid hypervolume"),
     ("trials_fraction", "trials per sampler run ÷ grid size"),
+    ("tpe_startup_trials", "of which TPE draws at random before modelling"),
     (
         "epochs_fraction_early_stop",
-        "epochs with --early-stop to reach TPE's hypervolume ÷ without",
+        "epochs to the same hypervolume: with --early-stop ÷ without",
     ),
     ("gpu_utilisation", "mean GPU utilisation during the study (%)"),
 )
@@ -34,12 +37,29 @@ def markdown(result: dict[str, Any]) -> str:
     """Header lines (date, device, command) and one row per figure, then the targets."""
     lines = [
         f"`{result['command']}` on {result['date']}, {result['device']}, torch "
-        f"{result['torch']}, precision {result['precision']}",
+        f"{result['torch']}, precision {result['precision']}, bf16 {result.get('bf16', '?')}",
         "",
         "| figure | value | what it is |",
         "|---|---|---|",
     ]
     lines += [f"| `{k}` | {_show(result[k])} | {what} |" for k, what in ROWS if k in result]
+    for name in ("plain_optuna", "our_study"):
+        if name in result:
+            r = result[name]
+            extra = f", {r['workers']} worker(s)" if "workers" in r else ""
+            lines.append(
+                f"| {name.replace('_', ' ')} | {r['wall_s']:.1f} s, {r['trained']} of "
+                f"{r['trials']} trials trained, {r['per_trained_trial_s']:.2f} s each{extra} "
+                "| the study comparison's two sides |"
+            )
+    for name in ("tpe", "nsga2"):
+        test = result.get(f"{name}_vs_random")
+        if test:
+            p = "n/a" if test["p_value"] is None else f"{test['p_value']:.3f}"
+            lines.append(
+                f"| {name} − random, paired over {test['seeds']} seeds | "
+                f"{test['mean_diff']:+.3f}, p {p}: {test['verdict']} | hypervolume ratio |"
+            )
     agree = result.get("precision_agreement", {})
     if agree:
         lines.append(

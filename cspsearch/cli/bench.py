@@ -12,7 +12,9 @@ from cspsearch.cli.app import user_errors
 
 @app.command()
 def bench(
-    quick: bool = typer.Option(False, "--quick", help="Smaller study and grid (minutes)."),
+    quick: bool = typer.Option(
+        False, "--quick", help="Smaller studies and grid: under 10 minutes on a 2-core CPU."
+    ),
     out: Path = typer.Option(
         Path("benchmarks/results/bench.json"), help="JSON file; the markdown table beside it."
     ),

@@ -18,7 +18,9 @@ def run(
     space: str = typer.Option(..., "--space", help="Bundled space name or path to a YAML file."),
     study_name: str | None = typer.Option(None, help="Default: the space name (+ overrides)."),
     storage: str | None = typer.Option(
-        None, help="Optuna URL or Journal file path. Default: sqlite:///reports/cspsearch.db"
+        None,
+        help="Optuna URL or Journal file path. Default: sqlite:///reports/cspsearch.db "
+        "(local workers share it)",
     ),
     n_trials: int | None = typer.Option(
         None, min=1, help="Counted trials the study should hold (default: study.n_trials)."
@@ -35,7 +37,12 @@ def run(
     data: str | None = typer.Option(
         None, help="Dataset NAME[:PATH]: digits, cifar10:DIR, cifar100:DIR, imagefolder:DIR."
     ),
-    n_workers: int = typer.Option(1, min=1, help="Worker processes on this machine."),
+    n_workers: int | None = typer.Option(
+        None,
+        min=1,
+        help="Worker processes on this machine. Default: on a CPU one single-threaded worker "
+        "per core ($CSPSEARCH_N_WORKERS overrides), on a GPU 1.",
+    ),
     trial_timeout: float | None = typer.Option(
         None, min=0.0, help="Fail a trial that runs longer than SEC."
     ),

@@ -122,7 +122,9 @@ class Detection(Task):
     def hooks(self, model: nn.Module, data: DetectionDataset, arch: Arch) -> TaskHooks:
         return detection_hooks(model, data, arch.config["detector"]["box_loss"])
 
-    def measure(self, model: nn.Module, arch: Arch, device: str) -> dict[str, Any]:
+    def measure(
+        self, model: nn.Module, arch: Arch, device: str, latency: bool = True
+    ) -> dict[str, Any]:
         size, chans = arch.input_size, arch.in_chans
         report = count_macs(model, size, chans)
         stages = count_macs(model.backbone, size, chans).by_stage
@@ -130,7 +132,7 @@ class Detection(Task):
             **report.attrs(),
             "macs_by_part": report.by_stage,  # top-level modules: backbone, neck, head
             "macs_by_stage": {k: v for k, v in stages.items() if k != "stages"},
-            **measure_latency(model.to(device), size, chans, device),
+            **(measure_latency(model.to(device), size, chans, device) if latency else {}),
         }
 
     def test_attrs(self, tests: list[dict[str, float]]) -> dict[str, Any]:

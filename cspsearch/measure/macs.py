@@ -5,18 +5,23 @@ Policy: fvcore's default op table as it is — convolutions, linear/matmul, batc
 element in eval mode) and adaptive pooling. Ops fvcore does not know (ReLU's in-place form,
 add, average pooling, …) count as zero; their names and call counts are kept in
 ``unsupported_ops`` so a trial records what was left out. Channel split and concat cost 0.
-Counted at batch size 1 in eval mode; the input size is recorded with the count.
+Counted at batch size 1 in eval mode; the input size is recorded with the count. One fvcore
+trace counts MACs and activations together (each op's handle returns both), not one per count.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from fvcore.nn import ActivationCountAnalysis
 from fvcore.nn import FlopCountAnalysis
+from fvcore.nn.activation_count import _DEFAULT_SUPPORTED_OPS as ACTIVATION_OPS
+from fvcore.nn.flop_count import _DEFAULT_SUPPORTED_OPS as MAC_OPS
 from torch import nn
+
+ACT = "activations:"  # operator-name prefix of the activation counts in the shared trace
 
 
 @dataclass(frozen=True)
@@ -53,22 +58,20 @@ def count_macs(model: nn.Module, input_size: int, in_chans: int) -> MacReport:
     model.eval()
     try:
         x = torch.zeros(1, in_chans, input_size, input_size, device=device)
-        analysis = FlopCountAnalysis(model, x)
+        analysis = FlopCountAnalysis(model, x).set_op_handle(**_both())
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        macs = int(analysis.total())
-        by_module = analysis.by_module()
+        totals = analysis.by_operator()
+        by_operator = {k: int(v) for k, v in totals.items() if not k.startswith(ACT)}
+        macs = sum(by_operator.values())
+        activation_count = int(sum(v for k, v in totals.items() if k.startswith(ACT)))
         by_stage = {
-            name: int(count)
-            for name, count in by_module.items()
+            name: int(sum(v for op, v in ops.items() if not op.startswith(ACT)))
+            for name, ops in analysis.by_module_and_operator().items()
             if name
             and (name.count(".") == 0 or name.startswith("stages.") and name.count(".") == 1)
             and name != "stages"
         }
-        by_operator = {k: int(v) for k, v in analysis.by_operator().items()}
         unsupported = dict(analysis.unsupported_ops())
-        activations = ActivationCountAnalysis(model, x)
-        activations.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        activation_count = int(activations.total())
     finally:
         model.train(was_training)
     bn = sum(
@@ -89,3 +92,25 @@ def count_macs(model: nn.Module, input_size: int, in_chans: int) -> MacReport:
         unsupported,
         activation_count,
     )
+
+
+def _both() -> dict[str, Any]:
+    """fvcore's MAC handles and activation handles as one table: each op returns its MACs
+    under its name and its output elements under ``ACT`` + its name."""
+
+    def handle(kind: str) -> Any:
+        def count(inputs: list[Any], outputs: list[Any]) -> Counter:
+            out: Counter = Counter()
+            name = kind.split("::")[-1]
+            if kind in MAC_OPS:
+                macs = MAC_OPS[kind](inputs, outputs)
+                out.update(macs if isinstance(macs, Counter) else {name: macs})
+            if kind in ACTIVATION_OPS:
+                acts = ACTIVATION_OPS[kind](inputs, outputs)
+                for k, v in (acts if isinstance(acts, Counter) else {name: acts}).items():
+                    out[ACT + k] += v
+            return out
+
+        return count
+
+    return {kind: handle(kind) for kind in {*MAC_OPS, *ACTIVATION_OPS}}

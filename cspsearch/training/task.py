@@ -11,7 +11,8 @@ and the training loop (cspsearch/training/loop.py) do the rest:
 - ``load_data``: the dataset on the device;
 - ``sample``: the trial's network (an ``Arch``: its configs and a builder);
 - ``hooks``: its batches, the loss of a batch and its evaluation, for the one training loop;
-- ``measure`` (optional): MACs, parameters and latency, counted once per architecture.
+- ``measure`` (optional): MACs, parameters and latency (when the search scores or limits it),
+  counted once per architecture.
 """
 
 from __future__ import annotations
@@ -71,12 +72,14 @@ class Task(ABC):
     def hooks(self, model: nn.Module, data: Any, arch: Arch) -> TaskHooks:
         """Batches, loss and evaluation of ``model`` on ``data`` for the training loop."""
 
-    def measure(self, model: nn.Module, arch: Arch, device: str) -> dict[str, Any]:
-        """MACs, parameters (cspsearch/measure/macs.py) and latency of the untrained network."""
-        return {
-            **count_macs(model, arch.input_size, arch.in_chans).attrs(),
-            **measure_latency(model.to(device), arch.input_size, arch.in_chans, device),
-        }
+    def measure(
+        self, model: nn.Module, arch: Arch, device: str, latency: bool = True
+    ) -> dict[str, Any]:
+        """MACs, parameters (cspsearch/measure/macs.py) and, with ``latency``, the latency of
+        the untrained network."""
+        size, chans = arch.input_size, arch.in_chans
+        timed = measure_latency(model.to(device), size, chans, device) if latency else {}
+        return {**count_macs(model, size, chans).attrs(), **timed}
 
     def test_attrs(self, tests: list[dict[str, float]]) -> dict[str, Any]:
         """Extra attributes from each seed's test figures (none unless a task adds some)."""

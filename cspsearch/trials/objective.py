@@ -37,6 +37,7 @@ from cspsearch.training.precision import resolve_precision
 from cspsearch.training.task import Arch
 from cspsearch.training.task import get_task
 from cspsearch.trials.artifacts import upload_trial_artifacts
+from cspsearch.trials.attrs import set_user_attrs
 from cspsearch.trials.early_stop import EarlyStop
 from cspsearch.trials.early_stop import TrialStopper
 from cspsearch.trials.recovery import heartbeat
@@ -71,6 +72,10 @@ class Objective:
         # Architecture key → MACs, params and latency: counted and timed once per
         # architecture, whichever trial meets it first.
         self.measured: dict[Hashable, dict[str, Any]] = {}
+        # Latency is timed only when an objective or budget names it (timing is noisy and
+        # cost ~5% of a small trial); reports leave its column out otherwise.
+        costs = (*space.objectives, *space.budget)
+        self.latency = any(name.startswith("latency") for name in costs)
         self.software = versions()
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
@@ -116,8 +121,7 @@ class Objective:
         else:
             attrs.update(self._evaluate(trial, arch, train_cfg, data, attrs, deadline))
         attrs["trial_time_s"] = time.perf_counter() - start
-        for name, value in attrs.items():
-            trial.set_user_attr(name, value)
+        set_user_attrs(trial, attrs)  # one storage statement, not one commit per attribute
         if self.artifacts is not None and attrs.get("trained") and "duplicate_of" not in attrs:
             upload_trial_artifacts(trial, attrs, self.artifacts)
         return attrs
@@ -135,7 +139,7 @@ class Objective:
         torch.manual_seed(cfg.seed)  # model initialisation
         model = arch.build()
         if arch.key not in self.measured:  # the untrained network is timed as well
-            self.measured[arch.key] = self.task.measure(model, arch, self.device)
+            self.measured[arch.key] = self.task.measure(model, arch, self.device, self.latency)
         out = dict(self.measured[arch.key])
         over = self._constrain(trial, {**attrs, **out})
         if over:

@@ -40,6 +40,7 @@ from cspsearch.trials.study import study_fingerprint
 from cspsearch.trials.workers import WORKER_ID
 from cspsearch.trials.workers import check_storage
 from cspsearch.trials.workers import cpu_threads
+from cspsearch.trials.workers import default_workers
 from cspsearch.trials.workers import describe_exit
 from cspsearch.trials.workers import device_for
 from cspsearch.trials.workers import spawn
@@ -78,7 +79,7 @@ def search(
     study_name: str | None = None,
     sampler: str | None = None,
     seed: int | None = None,
-    n_workers: int = 1,
+    n_workers: int | None = None,
     data: str | None = None,
     train: dict[str, Any] | None = None,
     options: RunOptions = RunOptions(),
@@ -88,8 +89,9 @@ def search(
 
     ``n_trials``: counted trials the study should hold (default: the space's); re-running
     resumes. ``storage``: an Optuna URL or a Journal file path (default
-    ``sqlite:///reports/cspsearch.db``). ``train``: training values to fix, e.g.
-    ``{"epochs": 1}``; like ``data`` ("NAME[:PATH]") they name a separate study.
+    ``sqlite:///reports/cspsearch.db``). ``n_workers``: worker processes (default: one
+    single-threaded worker per core on a CPU, 1 on a GPU). ``train``: training values to fix,
+    e.g. ``{"epochs": 1}``; like ``data`` ("NAME[:PATH]") they name a separate study.
     """
     return run_search(
         space, n_trials, storage, study_name, sampler, seed, n_workers, data, train or {},
@@ -104,7 +106,7 @@ def run_search(
     study_name: str | None,
     sampler: str | None,
     seed: int | None,
-    n_workers: int,
+    n_workers: int | None,
     data: str | None,
     overrides: dict[str, Any],
     options: RunOptions,
@@ -120,10 +122,11 @@ def run_search(
     name = study_name or default_study_name(space.name, overrides, options.early_stop)
     check_run(space, options.early_stop)
     _load_data(space, options.device)
-    n_workers = workers_for(n_workers, options.trials_per_device, options.device)
-    if n_workers > 1:
-        check_storage(storage, n_workers)
-    chosen = make_sampler(sampler or space.sampler, seed, space, n_workers > 1)  # may refuse
+    if n_workers is not None or options.trials_per_device > 1:
+        n_workers = workers_for(n_workers or 1, options.trials_per_device, options.device)
+    planned = n_workers if n_workers is not None else default_workers(options.device, 1 << 30)
+    parallel = planned > 1  # the sampler of a parallel study lies about running trials
+    chosen = make_sampler(sampler or space.sampler, seed, space, parallel)  # may refuse
     opened = open_storage(storage)  # only now is anything written
     study = open_study(space, opened, name, chosen, options.early_stop)
     study.set_user_attr("sampler", sampler or space.sampler)
@@ -137,11 +140,14 @@ def run_search(
             f"done) · space {space.source}",
             highlight=False,
         )
+    if n_workers is None:  # one single-threaded worker per core on a CPU (workers.py)
+        n_workers = default_workers(options.device, todo)
     if n_workers == 1:
         _run_trials(study, space, total, None, options, live=progress)
         return Outcome(study, opened)
     study.set_user_attr("n_trials", total)
-    codes = spawn(worker_args(name, storage or "", seed, options), split(todo, n_workers))
+    shared = check_storage(storage, n_workers)
+    codes = spawn(worker_args(name, shared, seed, options), split(todo, n_workers))
     for i, c in enumerate(codes):
         if c:
             out.console.print(f"[red]{describe_exit(i, c)}[/red]", highlight=False)
@@ -160,12 +166,6 @@ def work(
         raise StudyError(f"no study {study_name!r} in {storage}") from None
     if "space" not in stored:
         raise StudyError(f"study {study_name!r} was not made by cspsearch run")
-    if storage.startswith("sqlite"):
-        out.console.print(
-            "[yellow]warning[/yellow]: SQLite takes one writer; several workers "
-            "on it fail with 'database is locked'",
-            highlight=False,
-        )
     space = space_from_dict(stored["space"])
     check_early_stop(study_name, stored, options.early_stop)
     if study_fingerprint(space, options.early_stop) != stored.get("space_fingerprint"):

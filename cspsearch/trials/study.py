@@ -67,7 +67,26 @@ def _sqlite(url: str) -> optuna.storages.RDBStorage:
     )
     with storage.engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # kept in the file from now on
+    _immediate_transactions(storage.engine)
     return storage
+
+
+def _immediate_transactions(engine: Any) -> None:
+    """Every transaction takes SQLite's write lock when it begins (SQLAlchemy's recipe for
+    pysqlite), so a read-then-write such as Optuna taking an enqueued trial is atomic: with
+    pysqlite's default, two workers both took the enqueued baseline and one then failed with
+    "Cannot tell a COMPLETE trial" (seen with the default local workers)."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None  # pysqlite: no BEGIN of its own
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # pooled connections were opened before the listeners
 
 
 def _file_of(url: str) -> Path | None:

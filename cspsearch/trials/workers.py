@@ -5,8 +5,11 @@ into N exact quotas and starts N ``cspsearch worker`` processes, so the study en
 the requested number of counted trials. ``cspsearch worker`` without a quota joins a study
 from any machine and runs trials while the study holds fewer than its target (workers joining
 at the same moment can each start one trial past it).
-SQLite takes one writer at a time: several workers need a Journal file (one machine) or
-PostgreSQL (several machines).
+On a CPU the default is one single-threaded worker per core (``default_workers``): these
+small networks scale badly with threads, so N processes of one thread train N times as many
+trials as one process of N threads does nearly as fast. Local workers share the default SQLite
+file (WAL and a 60-s busy timeout: measured, every trial kept and no "database is locked");
+workers on several machines need PostgreSQL (or a Journal file on a shared disk).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from cspsearch.errors import StudyError
 
 WORKER_ID = "CSPSEARCH_WORKER_ID"  # environment variable: this worker's index
 LOCAL_WORKERS = "CSPSEARCH_LOCAL_WORKERS"  # environment variable: workers on this machine
+N_WORKERS = "CSPSEARCH_N_WORKERS"  # environment variable: the default of --n-workers
 
 
 def split(total: int, workers: int) -> list[int]:
@@ -31,14 +35,38 @@ def split(total: int, workers: int) -> list[int]:
 
 
 def check_storage(storage: str | None, workers: int) -> str:
-    """The storage URL several workers can share; StudyError for SQLite or the default."""
-    if workers > 1 and (storage is None or storage.startswith("sqlite")):
-        raise StudyError(
-            f"--storage {storage or 'sqlite:///reports/cspsearch.db (default)'}: SQLite takes one "
-            f"writer, not {workers}; give a Journal file (--storage reports/cspsearch.log) or "
-            "PostgreSQL (--storage postgresql://…)"
-        )
-    return storage or ""
+    """The storage URL the workers share: the one given or the default SQLite file, which
+    local workers share safely (see the module docstring)."""
+    from cspsearch.trials.study import DEFAULT_STORAGE
+
+    if workers < 1:
+        raise StudyError(f"--n-workers {workers}: give at least 1")
+    return storage or DEFAULT_STORAGE
+
+
+def cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_workers(device: str, todo: int) -> int:
+    """``--n-workers`` when not given: ``$CSPSEARCH_N_WORKERS`` if set; on a CPU one
+    single-threaded worker per core (at most one per trial still to run); on a GPU 1."""
+    fixed = os.environ.get(N_WORKERS)
+    if fixed:
+        if not fixed.isdigit() or int(fixed) < 1:
+            raise StudyError(f"${N_WORKERS}={fixed!r}: give a whole number ≥ 1")
+        return int(fixed)
+    if device not in ("auto", "cpu"):
+        return 1
+    import torch
+
+    if device == "auto" and torch.cuda.is_available():
+        return 1
+    return max(1, min(cores(), todo))
 
 
 def spawn(args: Sequence[str], quotas: Sequence[int]) -> list[int]:
@@ -68,7 +96,7 @@ def cpu_threads() -> int | None:
     divided among them, so K processes do not each run one thread per core); None when alone
     (torch's own default stands)."""
     local = int(os.environ.get(LOCAL_WORKERS, "1"))
-    return max(1, (os.cpu_count() or 1) // local) if local > 1 else None
+    return max(1, cores() // local) if local > 1 else None
 
 
 def describe_exit(index: int, code: int) -> str:

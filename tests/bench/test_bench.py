@@ -1,4 +1,5 @@
-"""cspsearch bench on a tiny configuration: every figure is written, as JSON and markdown."""
+"""cspsearch bench on a tiny configuration: every figure is written, as JSON and markdown; and
+the definitions behind the figures (reference point, GEMM MACs, bounded GEMM timing)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ from cspsearch.bench import BenchSize
 from cspsearch.bench import run_bench
 from cspsearch.bench.machine import GpuSampler
 from cspsearch.bench.machine import gemm_flops
+from cspsearch.bench.machine import gemm_size
+from cspsearch.bench.search import grid_hypervolume
+from cspsearch.bench.search import reference
+from cspsearch.bench.search import trivial_ratio
+from cspsearch.bench.speed import gemm_macs
+from cspsearch.training.precision import bf16_supported
 
 KEYS = (
     "date",
@@ -18,51 +25,81 @@ KEYS = (
     "torch",
     "command",
     "precision",
+    "bf16",
+    "study_speedup_vs_plain_optuna",
+    "trial_speedup_vs_plain_optuna",
+    "plain_optuna",
+    "our_study",
     "overhead_fraction",
-    "gemm_fraction",
+    "overhead_harness_fraction",
     "gemm_fraction_fp32",
     "gemm_fraction_bf16",
-    "speedup_vs_dataloader",
+    "speedup_vs_dataloader_fp32",
+    "speedup_bf16_vs_fp32",
     "hv_ratio_tpe",
     "hv_ratio_nsga2",
     "hv_ratio_random",
+    "hv_ratio_trivial",
+    "tpe_vs_random",
     "trials_fraction",
     "epochs_fraction_early_stop",
     "gpu_utilisation",
-    "precision_agreement",
     "targets",
 )
+TINY = {
+    "study_trials": 2,
+    "compared": 1,
+    "seeds": 2,
+    "growth_rate": (4,),
+    "depth": (1,),
+    "split_ratio": (0.25, 0.5),
+    "fusion": ("none", "first", "last", "full"),
+    "input_size": 8,
+    "epochs": 1,
+    "gemm_size": 128,
+    "gemm_seconds": 0.05,
+}
 
 
 @pytest.mark.slow
 def test_tiny_bench_writes_every_key(tiny_space_file: Path, tmp_path: Path) -> None:
-    size = BenchSize(
-        space=str(tiny_space_file),
-        overhead_trials=2,
-        compared=1,
-        seeds=1,
-        growth_rate=(4,),
-        depth=(1,),
-        split_ratio=(0.5,),
-        fusion=("none", "last"),
-        input_size=8,
-        epochs=2,
-        gemm_size=128,
-    )
+    size = BenchSize(space=str(tiny_space_file), **TINY)
     out = tmp_path / "bench.json"
     assert run_bench(size, out, "cpu") == [out, out.with_suffix(".md")]
     result = json.loads(out.read_text(encoding="utf-8"))
     assert [k for k in KEYS if k not in result] == []
     assert result["gpu_utilisation"] == "n/a"
-    assert 0 < result["overhead_fraction"] < 1 and result["trials_fraction"] == 0.5
-    assert 0 < result["hv_ratio_tpe"] <= 1 and result["grid_size"] == 2
+    assert result["plain_optuna"]["trials"] == result["our_study"]["trials"] == 2
+    assert result["study_speedup_vs_plain_optuna"] > 0
+    assert 0 < result["overhead_harness_fraction"] < 1
+    assert result["grid_size"] == 7 and result["trials_fraction"] == pytest.approx(2 / 7)
+    assert 0 <= result["hv_ratio_tpe"] <= 1 and 0 <= result["hv_ratio_trivial"] <= 1
+    assert result["tpe_vs_random"]["seeds"] == 2
+    if not bf16_supported("cpu"):  # bf16 is not measured where it would be emulated
+        assert result["bf16"].startswith("n/a") and "bf16" not in result["architectures"][0]
+        assert str(result["speedup_bf16_vs_fp32"]).startswith("n/a")
     table = out.with_suffix(".md").read_text(encoding="utf-8")
-    assert "| `hv_ratio_tpe` |" in table and "bf16 vs fp32 accuracy" in table
+    assert "| `study_speedup_vs_plain_optuna` |" in table and "plain optuna |" in table
 
 
-def test_gemm_is_measured_in_each_dtype() -> None:
+def test_reference_point_makes_a_trivial_front_score_low() -> None:
+    # MACs → (MACs, accuracy per epoch); the cheapest architecture is also poor.
+    table = {"a": (10, [0.6]), "b": (50, [0.9]), "c": (100, [0.95]), "d": (60, [0.5])}
+    assert reference(table) == [-0.5, 100]
+    assert grid_hypervolume(table) == pytest.approx(0.1 * 40 + 0.4 * 50)
+    assert trivial_ratio(table) == pytest.approx(0.1 * 90 / 24)
+
+
+def test_gemm_fraction_counts_convolutions_and_linear_layers_only() -> None:
+    ops = {"conv": 1000, "linear": 10, "batch_norm": 300, "adaptive_avg_pool2d": 5}
+    assert gemm_macs(ops) == 1010
+
+
+def test_gemm_is_measured_in_each_dtype_at_a_size_that_fits_its_time() -> None:
     assert gemm_flops("cpu", "fp32", size=64, seconds=0.01) > 0
     assert gemm_flops("cpu", "bf16", size=64, seconds=0.01) > 0
+    # A size too large for the time given is halved rather than run for minutes.
+    assert 128 <= gemm_size("cpu", "bf16", size=4096, seconds=0.02) < 4096
 
 
 def test_gpu_utilisation_is_na_without_cuda() -> None:

@@ -47,8 +47,18 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture(params=["journal", "postgres", "sqlite"])
+def shared_storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":  # local workers share SQLite (WAL, 60-s busy timeout)
+        return f"sqlite:///{tmp_path / 'study.db'}"
+    return request.getfixturevalue("storage")
+
+
 @pytest.mark.slow
-def test_four_workers_make_exactly_twenty_trials(storage: str, tiny_space_file: Path) -> None:
+def test_four_workers_make_exactly_twenty_trials(
+    shared_storage: str, tiny_space_file: Path
+) -> None:
+    storage = shared_storage
     run = cspsearch(
         "run",
         "--space",
@@ -65,6 +75,22 @@ def test_four_workers_make_exactly_twenty_trials(storage: str, tiny_space_file: 
     assert Counter(t.state.name for t in trials(storage, "tiny")) == {"COMPLETE": 20}
     assert "Traceback" not in output and "locked" not in output
     assert all(f"[worker {i}] trial" in output for i in range(4))
+
+
+@pytest.mark.slow
+def test_default_is_one_worker_per_core_on_the_default_sqlite(
+    tiny_space_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CSPSEARCH_N_WORKERS")  # conftest pins 1 for the other tests
+    run = cspsearch("run", "--space", str(tiny_space_file), "--n-trials", "6")
+    output = run.communicate(timeout=300)[0]
+    assert run.returncode == 0, output
+    storage = f"sqlite:///{tmp_path / 'reports' / 'cspsearch.db'}"
+    done = trials(storage, "tiny")
+    assert Counter(t.state.name for t in done) == {"COMPLETE": 6}, output
+    workers = {t.user_attrs["worker"] for t in done}
+    assert len(workers) == min(len(os.sched_getaffinity(0)), 6), output
+    assert "Traceback" not in output and "locked" not in output
 
 
 def children(pid: int) -> list[int]:

@@ -1,0 +1,84 @@
+"""The default study against the plain Optuna script, side by side in the same run: the same
+space, trial count and precision (fp32), each timed from start to finish; and, from our
+trials' own records, where a trial's wall time goes (harness, evaluation, steps)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from cspsearch.bench.plain import plain_optuna_study
+from cspsearch.space.searchspace import SearchSpace
+from cspsearch.trials.run import RunOptions
+from cspsearch.trials.run import run_search
+
+
+def our_study(
+    space: SearchSpace, n_trials: int, device: str, folder: Path
+) -> tuple[dict[str, Any], list[optuna.trial.FrozenTrial]]:
+    """``cspsearch run`` as a user runs it (default workers, SQLite storage, artifacts, the
+    baseline first), in fp32 like the plain script; its wall time and its trained trials."""
+    options = RunOptions(device=device, artifacts=folder / "artifacts")
+    start = time.perf_counter()
+    outcome = run_search(
+        space, n_trials, f"sqlite:///{folder / 'bench.db'}", "bench", None, None, None, None,
+        {"precision": "fp32"}, options, progress=False,
+    )  # fmt: skip
+    wall = time.perf_counter() - start
+    done = outcome.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    trained = [
+        t for t in done if t.user_attrs.get("trained") and "duplicate_of" not in t.user_attrs
+    ]
+    workers = len({t.user_attrs.get("worker") for t in done})
+    figures = {"wall_s": wall, "trials": len(done), "trained": len(trained), "workers": workers}
+    return figures, trained
+
+
+def compare_studies(
+    space: SearchSpace, n_trials: int, device: str, folder: Path
+) -> tuple[dict[str, Any], list[optuna.trial.FrozenTrial]]:
+    """Both studies, the plain script first; speed-ups for the study and per trained trial,
+    and our trained trials."""
+    plain = plain_optuna_study(space, n_trials, device)
+    ours, trained = our_study(space, n_trials, device, folder)
+    per_plain = plain["wall_s"] / max(1, plain["trained"])
+    per_ours = ours["wall_s"] / max(1, ours["trained"])
+    figures = {
+        "study_speedup_vs_plain_optuna": plain["wall_s"] / ours["wall_s"],
+        "trial_speedup_vs_plain_optuna": per_plain / per_ours,
+        "plain_optuna": {**plain, "per_trained_trial_s": per_plain},
+        "our_study": {**ours, "per_trained_trial_s": per_ours},
+        **overhead(trained),
+    }
+    return figures, trained
+
+
+def overhead(trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any]:
+    """Per trained trial, shares of its wall time (Optuna's start to completion): outside
+    optimisation steps; of that, evaluation (precise BN, validation, test) and the harness
+    (sampling, build, MAC count, duplicate check, storage writes, artifacts). Medians."""
+    rows = []
+    for t in trials:
+        wall = (t.datetime_complete - t.datetime_start).total_seconds()
+        a = t.user_attrs
+        rows.append(
+            {
+                "wall_s": wall,
+                "outside": (wall - a["step_time_s"]) / wall,
+                "evaluation": (a["train_time_s"] - a["step_time_s"]) / wall,
+                "harness": (wall - a["train_time_s"]) / wall,
+            }
+        )
+    if not rows:
+        return {"overhead_trials": 0}
+    return {
+        "overhead_fraction": statistics.median(r["outside"] for r in rows),
+        "overhead_evaluation_fraction": statistics.median(r["evaluation"] for r in rows),
+        "overhead_harness_fraction": statistics.median(r["harness"] for r in rows),
+        "trial_wall_s_median": statistics.median(r["wall_s"] for r in rows),
+        "overhead_trials": len(rows),
+    }
