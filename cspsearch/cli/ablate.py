@@ -47,10 +47,13 @@ def ablate(
         from cspsearch.trials.ablate_grid import make_grid
         from cspsearch.trials.run import RunOptions
         from cspsearch.trials.study import open_storage
+        from cspsearch.trials.workers import check_storage
 
         if (study is None) == (space is None):
             raise SpaceError("give a STUDY or --space FILE|PRESET (one of them)")
         grid = make_grid(_words(fusion), _numbers(split_ratio), seeds)
+        if n_workers > 1:
+            check_storage(storage, n_workers)  # before any training: SQLite takes one writer
         options = RunOptions(device, artifacts, None, trial_timeout)
         options = with_gradients(options) if gradients else options
         if study is not None:

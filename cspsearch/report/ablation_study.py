@@ -39,6 +39,7 @@ class SeedRow(NamedTuple):
     params: int | None
     gradient: float | None
     family: str = ""
+    conv_macs: int | None = None  # fvcore's convolution MACs (the paper's BFLOPs / 2)
 
 
 class VariantStats(NamedTuple):
@@ -49,6 +50,7 @@ class VariantStats(NamedTuple):
     change: Paired | None  # against none, paired by seed; None for none itself
     gradient: Interval | None  # gradient duplication over seeds, when recorded
     paper: tuple[float, float] | None  # the paper's (compute %, top-1 points), if it has one
+    conv_change: float | None = None  # convolution MACs change, as the paper counts compute
 
 
 class BaseTable(NamedTuple):
@@ -116,7 +118,7 @@ def _row(t: optuna.trial.FrozenTrial, score: str) -> SeedRow | None:
     return SeedRow(
         a["ablation_base"], a["ablation_variant"], int(a["ablation_seed"]), float(a[score]),
         a.get("macs"), a.get("params"), None if grad is None else float(grad),
-        str(model.get("family", "")),
+        str(model.get("family", "")), a.get("macs_by_operator", {}).get("conv"),
     )  # fmt: skip
 
 
@@ -145,6 +147,7 @@ def base_table(base: str, rows: Sequence[SeedRow], variants: Sequence[str]) -> B
                 else paired([none[s].score for s in seeds], [runs[s].score for s in seeds]),
                 interval(grads) if grads else None,
                 _paper(v) if family == "csp_peleenet" else None,
+                _change(first.conv_macs, ref.conv_macs if ref else None),
             )
         )
     return BaseTable(base, family, out)

@@ -50,7 +50,7 @@ def head(data: AblationData, paper: bool) -> list[str]:
     if data.has_gradient:
         cols.append("gradient dup.")
     if paper:
-        cols += ["paper compute", "paper Δ top-1"]
+        cols += ["conv MACs", "paper compute", "paper Δ top-1"]
     return cols
 
 
@@ -62,7 +62,7 @@ def cells(data: AblationData, v: VariantStats, paper: bool) -> list[str]:
     if data.has_gradient:
         out.append(gradient_text(v.gradient))
     if paper:
-        out += list(paper_text(v))
+        out += [pct(v.conv_change), *paper_text(v)]
     return out
 
 
