@@ -111,3 +111,35 @@ def test_a_study_without_a_trained_trial_cannot_be_ablated(
         from_study(opened, "empty", 3, None)
     with pytest.raises(StudyError, match="no study 'nope'"):
         from_study(opened, "nope", 3, None)
+
+
+def test_bases_are_the_best_distinct_pareto_architectures(
+    tiny_space_file: Path, storage_url: str
+) -> None:
+    space = load_space(tiny_space_file)
+    opened = open_storage(storage_url)
+    study = open_study(space, opened, "s", make_sampler("random", 0, space))
+    dists = {
+        "depth": optuna.distributions.CategoricalDistribution([1, 2]),
+        "fusion": optuna.distributions.CategoricalDistribution(["none", "first", "last", "full"]),
+    }
+    # (depth, fusion, accuracy, MACs): trials 0 and 1 are one base (they differ in fusion only)
+    for depth, fusion, acc, macs in [
+        (1, "none", 0.6, 10),
+        (1, "full", 0.7, 9),
+        (2, "full", 0.9, 20),
+    ]:
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"depth": depth, "fusion": fusion}, distributions=dists,
+                values=[acc, macs], user_attrs={"trained": True, "val_accuracy": acc},
+            )
+        )  # fmt: skip
+    source = from_study(opened, "s", 3, None)
+    assert [b.name for b in source.bases] == ["trial 2", "trial 1"]  # best score first
+    assert source.bases[0].params == {"depth": 2} and source.name == "s"
+    assert [b.name for b in from_study(opened, "s", 1, None).bases] == ["trial 2"]
+    named = from_study(opened, "s", 3, [0, 1])
+    assert [b.name for b in named.bases] == ["trial 0"]  # trial 1 is the same base
+    with pytest.raises(StudyError, match="trial 7 is not a complete trained trial"):
+        from_study(opened, "s", 3, [7])
