@@ -136,7 +136,8 @@ def ablate(
     _load_data(space, options.device)  # a missing dataset: an error before anything is written
     opened = open_storage(storage)
     study = open_study(space, opened, name, make_sampler("random", None, space))
-    study.set_user_attr("ablation", _description(source, grid))
+    earlier = study.user_attrs.get("ablation", {}).get("bases", {})  # e.g. a smaller --top
+    study.set_user_attr("ablation", _description(source, grid, earlier))
     wanted = cells(space, source.bases, grid)
     queued = queue(study, wanted)
     if progress:
@@ -175,11 +176,12 @@ def queue(study: optuna.Study, wanted: list[Cell]) -> int:
     return waiting
 
 
-def _description(source: Source, grid: Grid) -> dict:
-    """The study attribute ``ablation``: what a report needs to lay the study out."""
+def _description(source: Source, grid: Grid, earlier: dict) -> dict:
+    """The study attribute ``ablation``: what a report needs to lay the study out (the bases
+    of earlier runs stay: their trials are in the study)."""
     return {
         "source": source.name,
-        "bases": {b.name: b.params for b in source.bases},
+        "bases": {**earlier, **{b.name: b.params for b in source.bases}},
         "variants": [variant_label(f, r) for f, r in grid.variants()],
         "seeds": grid.seeds,
         "csp_stages": list(source.csp_stages) if source.csp_stages is not None else "all",
