@@ -24,6 +24,8 @@ def reference_point(data: ReportData) -> list[float]:
     return ref
 
 
+
+
 def hypervolume_history(data: ReportData) -> tuple[list[int], list[float], list[float]]:
     """(trial numbers, hypervolume after each, reference point); empty unless 2 objectives."""
     if len(data.objectives) != 2:
