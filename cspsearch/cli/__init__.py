@@ -16,7 +16,7 @@ from cspsearch.cli.app import app
 __all__ = ["Precision", "Sampler", "app", "main"]
 
 # Importing a command module registers its commands; --help lists them in this order.
-for _module in ("run", "report", "model", "spaces", "bench"):
+for _module in ("run", "ablate", "report", "model", "spaces", "bench"):
     importlib.import_module(f"cspsearch.cli.{_module}")
 
 

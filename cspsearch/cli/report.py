@@ -25,8 +25,23 @@ def report(
         from cspsearch.report import write_report
 
         opened = _existing_studies(storage, studies)
+        if len(studies) == 1 and _ablation_page(opened, studies[0], out):
+            return  # an ablation study (cspsearch ablate) has a page of its own
         data = [collect(opened, name) for name in studies]
         typer.echo(str(write_report(data, out or report_path("-vs-".join(studies)))))
+
+
+def _ablation_page(opened, name: str, out: Path | None) -> bool:  # noqa: ANN001 (optuna)
+    """Write the Table 1 page when ``name`` is an ablation study; False otherwise."""
+    from cspsearch.report import report_path
+    from cspsearch.report.ablation_page import write_ablation_report
+    from cspsearch.report.ablation_study import is_ablation
+    from cspsearch.report.ablation_study import read_ablation
+
+    if not is_ablation(opened, name):
+        return False
+    typer.echo(str(write_ablation_report(read_ablation(opened, name), out or report_path(name))))
+    return True
 
 
 @app.command()

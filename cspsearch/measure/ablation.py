@@ -17,17 +17,7 @@ from cspsearch.measure.macs import count_macs
 from cspsearch.models.presets import PRESETS
 from cspsearch.models.registry import build_model
 from cspsearch.space.configs import ModelConfig
-
-# The paper's ablation: (fusion, γ, compute change against PeleeNet in percent). Full γ 0.5 is
-# CSPPeleeNet (reference README: 0.888 vs 1.017 BFLOPs); Figure 4 gives last 0.804 and first
-# 0.755 BFLOPs (read to ±0.002); the γ 0.25 rows are from the text.
-PAPER_ABLATION: list[tuple[str, float, float]] = [
-    ("full", 0.5, -13.0),
-    ("last", 0.5, -21.0),
-    ("first", 0.5, -26.0),
-    ("last", 0.25, -11.0),
-    ("full", 0.25, -3.0),
-]
+from cspsearch.space.paper import PAPER_ABLATION  # the paper's numbers (torch-free)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,88 @@
+"""``cspsearch ablate``: a thin command over cspsearch.trials.ablate, then the Table 1 report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cspsearch.cli.app import ARTIFACTS
+from cspsearch.cli.app import app
+from cspsearch.cli.app import user_errors
+
+
+@app.command()
+def ablate(
+    study: str | None = typer.Argument(None, help="Study whose best architectures to ablate."),
+    space: str | None = typer.Option(
+        None, "--space", help="Instead of a study: a fixed base (space file or preset)."
+    ),
+    storage: str | None = typer.Option(None, help="Where the studies are (default as for run)."),
+    top: int = typer.Option(3, min=1, help="The K best Pareto architectures of STUDY."),
+    trial: list[int] | None = typer.Option(None, "--trial", help="These trials instead."),
+    seeds: int = typer.Option(3, min=1, help="Seeds per variant (paired across variants)."),
+    epochs: int | None = typer.Option(None, min=1, help="Override train.epochs."),
+    fusion: str = typer.Option("first,last,full", help="Fusions of the grid (none is added)."),
+    split_ratio: str = typer.Option("0.25,0.5,0.75", help="γ values of the grid, in (0, 1)."),
+    n_workers: int = typer.Option(1, min=1, help="Worker processes (Journal or PostgreSQL)."),
+    study_name: str | None = typer.Option(None, help="Default: STUDY-ablation / NAME-ablation."),
+    device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda, cuda:K."),
+    artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the per-trial artifacts."),
+    trial_timeout: float | None = typer.Option(None, min=0.0, help="Fail trials past SEC."),
+    gradients: bool = typer.Option(
+        False, "--gradients", help="Also record gradient duplication per trial."
+    ),
+    out: Path | None = typer.Option(None, help="HTML file (default reports/STUDY-ablation.html)."),
+) -> None:
+    """Controlled CSP ablation: every fusion × γ (and none) on a few fixed bases, S seeds each."""
+    with user_errors():
+        from cspsearch.errors import SpaceError
+        from cspsearch.report.ablation_study import read_ablation
+        from cspsearch.report.ablation_text import format_study
+        from cspsearch.trials import progress as console
+        from cspsearch.trials.ablate import ablate as run_ablation
+        from cspsearch.trials.ablate import from_space
+        from cspsearch.trials.ablate import from_study
+        from cspsearch.trials.ablate import with_gradients
+        from cspsearch.trials.ablate_grid import make_grid
+        from cspsearch.trials.run import RunOptions
+        from cspsearch.trials.study import open_storage
+        from cspsearch.trials.workers import check_storage
+
+        if (study is None) == (space is None):
+            raise SpaceError("give a STUDY or --space FILE|PRESET (one of them)")
+        grid = make_grid(_words(fusion), _numbers(split_ratio), seeds)
+        if n_workers > 1:
+            check_storage(storage, n_workers)  # before any training: SQLite takes one writer
+        options = RunOptions(device, artifacts, None, trial_timeout)
+        options = with_gradients(options) if gradients else options
+        if study is not None:
+            source = from_study(open_storage(storage, must_exist=True), study, top, trial)
+        else:
+            source = from_space(space or "")
+        done = run_ablation(source, grid, storage, study_name, epochs, n_workers, options)
+        name = done.study.study_name
+        data = read_ablation(done.storage, name)
+        typer.echo(format_study(data))
+        from cspsearch.report import report_path
+        from cspsearch.report.ablation_page import write_ablation_report
+
+        path = write_ablation_report(data, out or report_path(name))
+        console.console.print(f"report: {path}", highlight=False)
+        code = 1 if any(done.worker_codes) else 0
+    raise typer.Exit(code)
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip() for w in text.split(",") if w.strip()]
+
+
+def _numbers(text: str) -> list[float]:
+    from cspsearch.errors import SpaceError
+
+    try:
+        return [float(w) for w in _words(text)]
+    except ValueError:
+        raise SpaceError(
+            f"--split-ratio: {text!r} must be numbers in (0, 1), e.g. 0.25,0.5"
+        ) from None

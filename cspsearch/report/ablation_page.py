@@ -1,0 +1,85 @@
+"""An ablation study's page (``cspsearch report STUDY-ablation``): one self-contained HTML file
+with the Table 1 of every base, the pooled effect of each variant and its figures."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+import plotly.io as pio
+
+from cspsearch.report.ablation_figures import change_figure
+from cspsearch.report.ablation_figures import gradient_figure
+from cspsearch.report.ablation_study import AblationData
+from cspsearch.report.ablation_study import VariantStats
+from cspsearch.report.ablation_text import cells
+from cspsearch.report.ablation_text import head
+from cspsearch.report.html import STYLE
+
+VERDICT_COLOURS = {"better": "#1a7f37", "worse": "#cf222e"}
+EXPLAIN = (
+    "Each base is trained as the plain network (none) and as every CSP variant (fusion/γ on its "
+    "CSP stages), everything else equal, once per seed. MACs and parameters change against none "
+    "(fvcore MACs: one multiply-add = 1; FLOPs = 2 × MACs). {m}: mean over seeds with its 95% "
+    "Student-t interval. Δ {m}: the variant minus none for the same seed, averaged over the "
+    "seeds, with its 95% interval; the verdict is better or worse when that interval excludes 0, "
+    "else within noise. The paper's columns (PeleeNet on ImageNet, CSPNet Table 1) stand beside "
+    "a PeleeNet-like base: its compute change is in BFLOPs (2 × conv MACs), its top-1 change in "
+    "points from one run each."
+)
+
+
+def write_ablation_report(data: AblationData, path: str | Path) -> Path:
+    """Write the page to ``path`` and return it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(render(data), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def render(data: AblationData) -> str:
+    title = escape(f"cspsearch ablation: {data.study_name}")
+    d = data.data
+    parts = [
+        f"<h1>{title}</h1>",
+        f"<p class='meta'>bases from <b>{escape(data.source)}</b> · dataset "
+        f"{escape(str(d.get('dataset', '?')))} at {escape(str(d.get('input_size', '?')))} px · "
+        f"{data.seeds} seed(s) per variant · {data.trials} trials ({data.failed} failed)</p>",
+        f"<p class='meta'>{escape(EXPLAIN.format(m=data.metric))}</p>",
+        "<h2>Effect against MACs</h2>",
+        _figure(change_figure(data), True),
+    ]
+    if data.has_gradient:
+        parts += ["<h2>Gradient duplication</h2>", _figure(gradient_figure(data), False)]
+    for t in data.tables:
+        paper = any(v.paper is not None for v in t.rows)
+        parts.append(f"<h2>Base {escape(t.base)} ({escape(t.family)})</h2>")
+        parts.append(_table(data, t.rows, paper) if t.rows else "<p>No trained trial yet.</p>")
+    if len(data.tables) > 1 and data.pooled:
+        parts.append("<h2>Pooled over the bases (pairs: base × seed)</h2>")
+        parts.append(_table(data, data.pooled, False))
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+        f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
+    )
+
+
+def _table(data: AblationData, rows: list[VariantStats], paper: bool) -> str:
+    th = "".join(
+        f"<th class='{'t' if i == 0 else ''}'>{escape(h)}</th>"
+        for i, h in enumerate(head(data, paper))
+    )
+    body = []
+    for v in rows:
+        tds = []
+        for i, c in enumerate(cells(data, v, paper)):
+            style = f" style='color:{VERDICT_COLOURS[c]}'" if c in VERDICT_COLOURS else ""
+            tds.append(f"<td class='{'t' if i == 0 else ''}'{style}>{escape(c)}</td>")
+        body.append(f"<tr>{''.join(tds)}</tr>")
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _figure(fig, first: bool) -> str:  # noqa: ANN001 (a plotly Figure)
+    return pio.to_html(fig, include_plotlyjs=first, full_html=False, config={"displaylogo": False})

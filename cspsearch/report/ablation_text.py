@@ -1,0 +1,93 @@
+"""An ablation study's Table 1 as plain text (``cspsearch ablate`` prints it at the end), and
+the cell formats the HTML page shares: scores in percent, changes in points, 95% intervals."""
+
+from __future__ import annotations
+
+from cspsearch.report.ablation_study import AblationData
+from cspsearch.report.ablation_study import VariantStats
+from cspsearch.stats import Interval
+
+
+def pct(value: float | None) -> str:
+    """A relative change in percent, e.g. ``-12.3%``."""
+    return "–" if value is None else f"{value:+.1f}%"
+
+
+def score_text(i: Interval) -> str:
+    """A score (0–1) as percent with its interval, clipped to 0–100: ``84.2 [80.1, 88.3]``."""
+    if i.low is None or i.high is None:
+        return f"{100 * i.mean:.1f}"
+    low, high = max(0.0, i.low), min(1.0, i.high)  # a score lies in [0, 1]
+    return f"{100 * i.mean:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
+
+
+def change_text(v: VariantStats) -> str:
+    """The paired change in points with its interval: ``+0.8 [-1.2, +2.8]``."""
+    if v.change is None:
+        return "–"
+    d = v.change.diff
+    if d.low is None or d.high is None:
+        return f"{100 * d.mean:+.1f}"
+    return f"{100 * d.mean:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}]"
+
+
+def gradient_text(i: Interval | None) -> str:
+    return "–" if i is None else f"{i.mean:.3f}"
+
+
+def paper_text(v: VariantStats) -> tuple[str, str]:
+    """The paper's (compute change, top-1 change) cells."""
+    if v.paper is None:
+        return "–", "–"
+    return f"{v.paper[0]:+.0f}%", f"{v.paper[1]:+.1f}"
+
+
+def head(data: AblationData, paper: bool) -> list[str]:
+    """Column titles (text and HTML alike)."""
+    m = data.metric
+    cols = ["variant", "MACs", "params", f"{m} % (95% CI)", f"Δ {m} pp vs none, by seed"]
+    cols += ["verdict", "pairs"]
+    if data.has_gradient:
+        cols.append("gradient dup.")
+    if paper:
+        cols += ["conv MACs", "paper compute", "paper Δ top-1"]
+    return cols
+
+
+def cells(data: AblationData, v: VariantStats, paper: bool) -> list[str]:
+    """One row's cells as text."""
+    pairs = str(v.change.diff.n) if v.change is not None else "–"
+    out = [v.variant, pct(v.macs_change), pct(v.params_change), score_text(v.score)]
+    out += [change_text(v), v.change.verdict if v.change is not None else "reference", pairs]
+    if data.has_gradient:
+        out.append(gradient_text(v.gradient))
+    if paper:
+        out += [pct(v.conv_change), *paper_text(v)]
+    return out
+
+
+def format_study(data: AblationData) -> str:
+    """Every base's table, then the pooled one, as aligned plain text."""
+    lines = [
+        f"ablation study {data.study_name} (bases from {data.source}): {data.metric} over "
+        f"{data.seeds} seed(s); change against none paired by seed; 95% Student-t intervals; "
+        "MACs and params change against none",
+    ]
+    for t in data.tables:
+        paper = any(v.paper is not None for v in t.rows)
+        lines += ["", f"base {t.base} ({t.family or 'unknown family'})"]
+        lines += _aligned([head(data, paper)] + [cells(data, v, paper) for v in t.rows])
+    if len(data.tables) > 1 and data.pooled:
+        lines += ["", "pooled over the bases (pairs: base × seed; MACs change: mean of bases)"]
+        lines += _aligned([head(data, False)] + [cells(data, v, False) for v in data.pooled])
+    if not any(t.rows for t in data.tables):
+        lines.append("no trained trial yet")
+    return "\n".join(lines)
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in rows
+    ]

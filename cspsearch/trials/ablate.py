@@ -1,0 +1,196 @@
+"""``cspsearch ablate``: the controlled CSP ablation of a few base architectures (issue 13).
+
+The bases are a study's best Pareto architectures (or the trials named), or one fixed base (a
+space file with every value fixed, or a preset scaled to the dataset). Each is trained as the
+plain network and as every fusion × γ of the grid, with S seeds, everything else equal
+(ablate_grid.py). The trials go to the study ``SOURCE-ablation`` in the same storage; a re-run
+resumes it: a (base, variant, seed) already complete is not trained again, nor queued twice.
+Trials run as for ``cspsearch run`` (progress, workers, artifacts; run.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import fields
+from dataclasses import replace
+
+import optuna
+from optuna.trial import TrialState
+
+from cspsearch.errors import StudyError
+from cspsearch.space.configs import SCORES
+from cspsearch.space.loader import bundled_spaces
+from cspsearch.space.loader import load_space
+from cspsearch.space.loader import override_train
+from cspsearch.space.loader import space_from_dict
+from cspsearch.space.searchspace import SearchSpace
+from cspsearch.trials import progress as out
+from cspsearch.trials.ablate_grid import Base
+from cspsearch.trials.ablate_grid import Cell
+from cspsearch.trials.ablate_grid import Grid
+from cspsearch.trials.ablate_grid import ablation_space
+from cspsearch.trials.ablate_grid import base_params
+from cspsearch.trials.ablate_grid import cells
+from cspsearch.trials.ablate_grid import check_fixed
+from cspsearch.trials.ablate_grid import distinct
+from cspsearch.trials.ablate_grid import variant_label
+from cspsearch.trials.run import Outcome
+from cspsearch.trials.run import RunOptions
+from cspsearch.trials.run import _load_data
+from cspsearch.trials.run import _run_trials
+from cspsearch.trials.study import make_sampler
+from cspsearch.trials.study import open_storage
+from cspsearch.trials.study import open_study
+from cspsearch.trials.workers import check_storage
+from cspsearch.trials.workers import describe_exit
+from cspsearch.trials.workers import spawn
+from cspsearch.trials.workers import split
+from cspsearch.trials.workers import worker_args
+
+# A preset's CSP stages in the paper's ablation: CSPPeleeNet keeps stage 1 plain (an inference,
+# cspsearch/measure/ablation.py), which its compute numbers need to be comparable.
+PRESET_STAGES = {"peleenet": (1, 2, 3), "csppeleenet": (1, 2, 3)}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the bases come from: a study's trials, or one fixed base of a space or preset."""
+
+    space: SearchSpace
+    bases: list[Base]
+    name: str  # the ablation study is NAME-ablation
+    csp_stages: tuple[int, ...] | None = None
+
+
+def from_study(
+    storage: optuna.storages.BaseStorage, name: str, top: int, numbers: list[int] | None
+) -> Source:
+    """The ``top`` best distinct Pareto architectures of study ``name``, or trials ``numbers``."""
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise StudyError(f"no study {name!r} in this storage") from None
+    if "space" not in study.user_attrs:
+        raise StudyError(f"study {name!r} was not made by cspsearch run")
+    space = space_from_dict(study.user_attrs["space"])
+    done = [t for t in study.get_trials(deepcopy=False) if _trained(t)]
+    if not done:
+        raise StudyError(f"study {name!r} has no complete trained trial to ablate")
+    if numbers:
+        by_number = {t.number: t for t in done}
+        missing = [n for n in numbers if n not in by_number]
+        if missing:
+            raise StudyError(f"study {name!r}: trial {missing[0]} is not a complete trained trial")
+        chosen = [by_number[n] for n in numbers]
+    else:
+        front = {t.number for t in study.best_trials}
+        score = next((n for n in (study.metric_names or []) if n in SCORES), "val_accuracy")
+        chosen = sorted(
+            (t for t in done if t.number in front), key=lambda t: -t.user_attrs.get(score, 0)
+        )
+    bases = distinct([Base(f"trial {t.number}", base_params(space, t.params)) for t in chosen])
+    return Source(space, bases if numbers else bases[:top], name)
+
+
+def _trained(t: optuna.trial.FrozenTrial) -> bool:
+    feasible = all(v <= 0 for v in t.constraints.values())
+    return t.state == TrialState.COMPLETE and bool(t.user_attrs.get("trained")) and feasible
+
+
+def from_space(name_or_path: str) -> Source:
+    """One fixed base: a preset (with its family's bundled space's data and training, at an
+    input size its downsampling allows) or a space file with every value fixed."""
+    from cspsearch.models.presets import PRESETS
+
+    if name_or_path in PRESETS:
+        cfg, _ = PRESETS[name_or_path]
+        family = cfg.family if cfg.family in bundled_spaces() else "csp_densenet"
+        space = load_space(family)
+        model = {k: v for k, v in cfg.to_dict().items() if k not in ("in_chans", "num_classes")}
+        stored = {**space.to_dict(), "model": model, "name": name_or_path}
+        stored["source"] = f"preset {name_or_path} (data and training of {family})"
+        space = space_from_dict(stored)
+        return Source(space, [Base(name_or_path)], name_or_path, PRESET_STAGES.get(name_or_path))
+    space = load_space(name_or_path)
+    check_fixed(space)
+    return Source(space, [Base(space.name)], space.name)
+
+
+def ablate(
+    source: Source,
+    grid: Grid,
+    storage: str | None,
+    study_name: str | None = None,
+    epochs: int | None = None,
+    n_workers: int = 1,
+    options: RunOptions = RunOptions(),
+    progress: bool = True,
+) -> Outcome:
+    """Queue the ablation's missing trials in ``SOURCE-ablation`` and run them."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    space = source.space if epochs is None else override_train(source.space, epochs=epochs)
+    space = ablation_space(space, grid, source.csp_stages)
+    name = study_name or f"{source.name}-ablation"
+    if n_workers > 1:
+        check_storage(storage, n_workers)
+    _load_data(space, options.device)  # a missing dataset: an error before anything is written
+    opened = open_storage(storage)
+    study = open_study(space, opened, name, make_sampler("random", None, space))
+    earlier = study.user_attrs.get("ablation", {}).get("bases", {})  # e.g. a smaller --top
+    study.set_user_attr("ablation", _description(source, grid, earlier))
+    wanted = cells(space, source.bases, grid)
+    queued = queue(study, wanted)
+    if progress:
+        out.console.print(
+            f"study {name}: {queued} trial(s) to run ({len(wanted)} wanted: "
+            f"{len(source.bases)} base(s) × {len(grid.variants())} variants × {grid.seeds} "
+            f"seeds) · space {space.source}",
+            highlight=False,
+        )
+    if n_workers == 1 or queued == 0:
+        _run_trials(study, space, None, queued, options, live=progress)
+        return Outcome(study, opened)
+    args = worker_args(name, storage or "", None, options)
+    codes = spawn(args, split(queued, n_workers))
+    for i, c in enumerate(codes):
+        if c:
+            out.console.print(f"[red]{describe_exit(i, c)}[/red]", highlight=False)
+    return Outcome(study, opened, codes)
+
+
+def queue(study: optuna.Study, wanted: list[Cell]) -> int:
+    """Enqueue the cells that are neither complete nor waiting; return how many wait now."""
+    have: dict[tuple, set[str]] = {}
+    for t in study.get_trials(deepcopy=False):
+        a = t.user_attrs
+        cell = (a.get("ablation_base"), a.get("ablation_variant"), a.get("ablation_seed"))
+        have.setdefault(cell, set()).add(t.state.name)
+    waiting = 0
+    for cell in wanted:
+        states = have.get((cell.base, cell.variant, cell.seed), set())
+        if "COMPLETE" in states:
+            continue
+        if "WAITING" not in states:
+            study.enqueue_trial(cell.params, user_attrs=cell.attrs())
+        waiting += 1
+    return waiting
+
+
+def _description(source: Source, grid: Grid, earlier: dict) -> dict:
+    """The study attribute ``ablation``: what a report needs to lay the study out (the bases
+    of earlier runs stay: their trials are in the study)."""
+    return {
+        "source": source.name,
+        "bases": {**earlier, **{b.name: b.params for b in source.bases}},
+        "variants": [variant_label(f, r) for f, r in grid.variants()],
+        "seeds": grid.seeds,
+        "csp_stages": list(source.csp_stages) if source.csp_stages is not None else "all",
+    }
+
+
+def with_gradients(options: RunOptions) -> RunOptions:
+    """``options`` that also record gradient duplication on every trained trial."""
+    # TODO(issue 13, gradients): once RunOptions has the field this is just gradients=True.
+    if "gradients" not in {f.name for f in fields(RunOptions)}:
+        raise StudyError("--gradients: this version does not record gradient duplication yet")
+    return replace(options, gradients=True)  # type: ignore[call-arg]

@@ -1,0 +1,95 @@
+"""``cspsearch ablate``: bad input ends in one line and exit code 2 with nothing trained; a tiny
+study's ablation end to end (slow: real training), run twice (the second trains nothing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from cspsearch.cli import app
+
+runner = CliRunner()
+
+
+def _one_line_error(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["ablate", *args])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert message in result.stderr, result.stderr
+
+
+@pytest.fixture
+def empty_study(storage_url: str, tiny_space_file: Path) -> str:
+    """A study made by cspsearch's own code, with no trial yet."""
+    from cspsearch.space.loader import load_space
+    from cspsearch.trials.study import make_sampler
+    from cspsearch.trials.study import open_storage
+    from cspsearch.trials.study import open_study
+
+    space = load_space(tiny_space_file)
+    open_study(space, open_storage(storage_url), "tiny", make_sampler("random", 0, space))
+    return "tiny"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope"], "no study 'nope'"),
+        (["tiny"], "no complete trained trial"),
+        (["tiny", "--split-ratio", "0.5,1.5"], "1.5 must be in (0, 1)"),
+        (["tiny", "--split-ratio", "0"], "0.0 must be in (0, 1)"),
+        (["tiny", "--split-ratio", "half"], "must be numbers in (0, 1)"),
+        (["tiny", "--fusion", "full,sideways"], "unknown fusion 'sideways'"),
+        (["tiny", "--space", "peleenet"], "give a STUDY or --space"),
+        (["tiny", "--n-workers", "2"], "SQLite takes one writer"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(
+    args: list[str], message: str, empty_study: str, storage_url: str
+) -> None:
+    _one_line_error([*args, "--storage", storage_url], message)
+    trials = optuna.load_study(study_name="tiny", storage=storage_url).trials
+    assert trials == []  # nothing trained
+
+
+def test_neither_a_study_nor_a_space(tmp_path: Path) -> None:
+    _one_line_error([], "give a STUDY or --space")
+    _one_line_error(["--space", "no_such_preset"], "unknown space 'no_such_preset'")
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.slow
+def test_a_tiny_ablation_end_to_end(tiny_space_file: Path, storage_url: str) -> None:
+    ran = runner.invoke(
+        app, ["run", "--space", str(tiny_space_file), "--storage", storage_url, "--n-trials", "1"]
+    )
+    assert ran.exit_code == 0, ran.output
+    args = ["ablate", "tiny", "--storage", storage_url, "--top", "1", "--fusion", "full"]
+    args += ["--split-ratio", "0.25,0.5", "--seeds", "2", "--device", "cpu"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "6 trial(s) to run" in first.stderr
+    assert "base trial 0" in first.stdout and "full/0.25" in first.stdout
+    assert Path("reports/tiny-ablation.html").is_file()
+    study = optuna.load_study(study_name="tiny-ablation", storage=storage_url)
+    trials = study.trials
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 6
+    assert all(t.user_attrs["trained"] and "duplicate_of" not in t.user_attrs for t in trials)
+    by_cell = {
+        (t.user_attrs["ablation_variant"], t.user_attrs["ablation_seed"]): t for t in trials
+    }
+    assert set(by_cell) == {(v, s) for v in ("none", "full/0.25", "full/0.5") for s in (0, 1)}
+    for (variant, seed), t in by_cell.items():
+        config = t.user_attrs["config"]
+        plain = by_cell["none", seed].user_attrs["config"]
+        assert config["train"] == plain["train"] and config["train"]["seed"] == seed
+        differing = {k for k in config["model"] if config["model"][k] != plain["model"][k]}
+        assert differing <= {"fusion", "split_ratio"}
+        assert (variant == "none") == (differing == set())
+    again = runner.invoke(app, args)  # resumes: everything is complete, nothing is trained
+    assert again.exit_code == 0, again.output
+    assert "0 trial(s) to run" in again.stderr
+    assert len(optuna.load_study(study_name="tiny-ablation", storage=storage_url).trials) == 6
