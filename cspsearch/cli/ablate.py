@@ -24,13 +24,15 @@ def ablate(
     epochs: int | None = typer.Option(None, min=1, help="Override train.epochs."),
     fusion: str = typer.Option("first,last,full", help="Fusions of the grid (none is added)."),
     split_ratio: str = typer.Option("0.25,0.5,0.75", help="γ values of the grid, in (0, 1)."),
-    n_workers: int = typer.Option(1, min=1, help="Worker processes (Journal or PostgreSQL)."),
+    n_workers: int | None = typer.Option(
+        None, min=1, help="Worker processes (default: one per core on a CPU, 1 on a GPU)."
+    ),
     study_name: str | None = typer.Option(None, help="Default: STUDY-ablation / NAME-ablation."),
     device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda, cuda:K."),
     artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the per-trial artifacts."),
     trial_timeout: float | None = typer.Option(None, min=0.0, help="Fail trials past SEC."),
     gradients: bool = typer.Option(
-        False, "--gradients", help="Also record gradient duplication per trial."
+        True, "--gradients/--no-gradients", help="Record gradient duplication per trial."
     ),
     out: Path | None = typer.Option(None, help="HTML file (default reports/STUDY-ablation.html)."),
 ) -> None:
@@ -43,7 +45,6 @@ def ablate(
         from cspsearch.trials.ablate import ablate as run_ablation
         from cspsearch.trials.ablate import from_space
         from cspsearch.trials.ablate import from_study
-        from cspsearch.trials.ablate import with_gradients
         from cspsearch.trials.ablate_grid import make_grid
         from cspsearch.trials.run import RunOptions
         from cspsearch.trials.study import open_storage
@@ -52,10 +53,9 @@ def ablate(
         if (study is None) == (space is None):
             raise SpaceError("give a STUDY or --space FILE|PRESET (one of them)")
         grid = make_grid(_words(fusion), _numbers(split_ratio), seeds)
-        if n_workers > 1:
-            check_storage(storage, n_workers)  # before any training: SQLite takes one writer
-        options = RunOptions(device, artifacts, None, trial_timeout)
-        options = with_gradients(options) if gradients else options
+        if n_workers is not None:
+            check_storage(storage, n_workers)  # before any training
+        options = RunOptions(device, artifacts, None, trial_timeout, gradients=gradients)
         if study is not None:
             source = from_study(open_storage(storage, must_exist=True), study, top, trial)
         else:

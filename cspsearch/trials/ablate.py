@@ -11,8 +11,6 @@ Trials run as for ``cspsearch run`` (progress, workers, artifacts; run.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from dataclasses import fields
-from dataclasses import replace
 
 import optuna
 from optuna.trial import TrialState
@@ -42,6 +40,7 @@ from cspsearch.trials.study import make_sampler
 from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
 from cspsearch.trials.workers import check_storage
+from cspsearch.trials.workers import default_workers
 from cspsearch.trials.workers import describe_exit
 from cspsearch.trials.workers import spawn
 from cspsearch.trials.workers import split
@@ -122,7 +121,7 @@ def ablate(
     storage: str | None,
     study_name: str | None = None,
     epochs: int | None = None,
-    n_workers: int = 1,
+    n_workers: int | None = None,
     options: RunOptions = RunOptions(),
     progress: bool = True,
 ) -> Outcome:
@@ -131,7 +130,7 @@ def ablate(
     space = source.space if epochs is None else override_train(source.space, epochs=epochs)
     space = ablation_space(space, grid, source.csp_stages)
     name = study_name or f"{source.name}-ablation"
-    if n_workers > 1:
+    if n_workers is not None:
         check_storage(storage, n_workers)
     _load_data(space, options.device)  # a missing dataset: an error before anything is written
     opened = open_storage(storage)
@@ -147,10 +146,12 @@ def ablate(
             f"seeds) · space {space.source}",
             highlight=False,
         )
-    if n_workers == 1 or queued == 0:
+    if n_workers is None:  # as for run: one single-threaded worker per core on a CPU
+        n_workers = default_workers(options.device, queued)
+    if n_workers <= 1 or queued == 0:
         _run_trials(study, space, None, queued, options, live=progress)
         return Outcome(study, opened)
-    args = worker_args(name, storage or "", None, options)
+    args = worker_args(name, check_storage(storage, n_workers), None, options)
     codes = spawn(args, split(queued, n_workers))
     for i, c in enumerate(codes):
         if c:
@@ -186,11 +187,3 @@ def _description(source: Source, grid: Grid, earlier: dict) -> dict:
         "seeds": grid.seeds,
         "csp_stages": list(source.csp_stages) if source.csp_stages is not None else "all",
     }
-
-
-def with_gradients(options: RunOptions) -> RunOptions:
-    """``options`` that also record gradient duplication on every trained trial."""
-    # TODO(issue 13, gradients): once RunOptions has the field this is just gradients=True.
-    if "gradients" not in {f.name for f in fields(RunOptions)}:
-        raise StudyError("--gradients: this version does not record gradient duplication yet")
-    return replace(options, gradients=True)  # type: ignore[call-arg]

@@ -44,7 +44,6 @@ def empty_study(storage_url: str, tiny_space_file: Path) -> str:
         (["tiny", "--split-ratio", "half"], "must be numbers in (0, 1)"),
         (["tiny", "--fusion", "full,sideways"], "unknown fusion 'sideways'"),
         (["tiny", "--space", "peleenet"], "give a STUDY or --space"),
-        (["tiny", "--n-workers", "2"], "SQLite takes one writer"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(

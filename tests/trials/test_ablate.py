@@ -143,16 +143,3 @@ def test_bases_are_the_best_distinct_pareto_architectures(
     assert [b.name for b in named.bases] == ["trial 0"]  # trial 1 is the same base
     with pytest.raises(StudyError, match="trial 7 is not a complete trained trial"):
         from_study(opened, "s", 3, [7])
-
-
-def test_gradients_pass_on_when_run_options_have_them() -> None:
-    from dataclasses import fields
-
-    from cspsearch.trials.ablate import with_gradients
-    from cspsearch.trials.run import RunOptions
-
-    if "gradients" in {f.name for f in fields(RunOptions)}:
-        assert with_gradients(RunOptions()).gradients is True
-    else:  # this branch predates the option: --gradients says so in one line
-        with pytest.raises(StudyError, match="gradient duplication"):
-            with_gradients(RunOptions())
