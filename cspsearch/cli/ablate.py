@@ -22,8 +22,12 @@ def ablate(
     trial: list[int] | None = typer.Option(None, "--trial", help="These trials instead."),
     seeds: int = typer.Option(3, min=1, help="Seeds per variant (paired across variants)."),
     epochs: int | None = typer.Option(None, min=1, help="Override train.epochs."),
-    fusion: str = typer.Option("first,last,full", help="Fusions of the grid (none is added)."),
-    split_ratio: str = typer.Option("0.25,0.5,0.75", help="γ values of the grid, in (0, 1)."),
+    fusion: str | None = typer.Option(
+        None, help="Fusions of the grid (none is added). Default first,last,full."
+    ),
+    split_ratio: str | None = typer.Option(
+        None, help="γ values of the grid, in (0, 1). Default 0.25,0.5,0.75."
+    ),
     n_workers: int | None = typer.Option(
         None, min=1, help="Worker processes (default: one per core on a CPU, 1 on a GPU)."
     ),
@@ -36,7 +40,8 @@ def ablate(
     ),
     out: Path | None = typer.Option(None, help="HTML file (default reports/STUDY-ablation.html)."),
 ) -> None:
-    """Controlled CSP ablation: every fusion × γ (and none) on a few fixed bases, S seeds each."""
+    """Controlled CSP ablation: every fusion × γ (and none) on a few fixed bases, S seeds each;
+    for a detection study, the necks fpn/gfm/efm and EFM's options on the fixed backbone."""
     with user_errors():
         from cspsearch.errors import SpaceError
         from cspsearch.report.ablation_study import read_ablation
@@ -45,6 +50,7 @@ def ablate(
         from cspsearch.trials.ablate import ablate as run_ablation
         from cspsearch.trials.ablate import from_space
         from cspsearch.trials.ablate import from_study
+        from cspsearch.trials.ablate_detector import make_detector_grid
         from cspsearch.trials.ablate_grid import make_grid
         from cspsearch.trials.run import RunOptions
         from cspsearch.trials.study import open_storage
@@ -52,7 +58,6 @@ def ablate(
 
         if (study is None) == (space is None):
             raise SpaceError("give a STUDY or --space FILE|PRESET (one of them)")
-        grid = make_grid(_words(fusion), _numbers(split_ratio), seeds)
         if n_workers is not None:
             check_storage(storage, n_workers)  # before any training
         options = RunOptions(device, artifacts, None, trial_timeout, gradients=gradients)
@@ -60,6 +65,16 @@ def ablate(
             source = from_study(open_storage(storage, must_exist=True), study, top, trial)
         else:
             source = from_space(space or "")
+        if source.space.is_detection:
+            if fusion is not None or split_ratio is not None:
+                raise SpaceError(
+                    f"--fusion/--split-ratio: {source.name} is a detection study; its ablation "
+                    "varies the neck (fpn, gfm, efm and EFM's options) on the fixed backbone"
+                )
+            grid = make_detector_grid(seeds)
+        else:
+            fusions, ratios = fusion or "first,last,full", split_ratio or "0.25,0.5,0.75"
+            grid = make_grid(_words(fusions), _numbers(ratios), seeds)
         done = run_ablation(source, grid, storage, study_name, epochs, n_workers, options)
         name = done.study.study_name
         data = read_ablation(done.storage, name)

@@ -37,8 +37,9 @@ def change_figure(data: AblationData) -> go.Figure:
         )
     fig.add_hline(y=0, line_dash="dot", line_color="#888")
     fig.update_layout(
-        title=f"{data.metric} change against none (paired by seed, 95% interval) vs MACs change",
-        xaxis_title="MACs change against none (%)",
+        title=f"{data.metric} change against {data.reference} (paired by seed, 95% interval) "
+        "vs MACs change",
+        xaxis_title=f"MACs change against {data.reference} (%)",
         yaxis_title=f"Δ {data.metric} (percentage points)",
         template="plotly_white",
         height=480,

@@ -27,6 +27,15 @@ EXPLAIN = (
     "a PeleeNet-like base: its compute change is in BFLOPs (2 × conv MACs), its top-1 change in "
     "points from one run each."
 )
+EXPLAIN_DETECTION = (
+    "Each base backbone (fusion and γ included) is trained under every detector of the grid: "
+    "the plain FPN (the reference), GFM and EFM, then EFM with one option each (Maxout, SPP, SAM "
+    "or SE attention), everything else equal, once per seed — CSPNet's Table 2. MACs and "
+    "parameters change against fpn (fvcore MACs: one multiply-add = 1). {m}: mean over seeds "
+    "with its 95% Student-t interval. Δ {m}: the variant minus fpn for the same seed, averaged "
+    "over the seeds, with its 95% interval; the verdict is better or worse when that interval "
+    "excludes 0, else within noise."
+)
 
 
 def write_ablation_report(data: AblationData, path: str | Path) -> Path:
@@ -42,12 +51,13 @@ def write_ablation_report(data: AblationData, path: str | Path) -> Path:
 def render(data: AblationData) -> str:
     title = escape(f"cspsearch ablation: {data.study_name}")
     d = data.data
+    explain = EXPLAIN_DETECTION if data.reference == "fpn" else EXPLAIN
     parts = [
         f"<h1>{title}</h1>",
         f"<p class='meta'>bases from <b>{escape(data.source)}</b> · dataset "
         f"{escape(str(d.get('dataset', '?')))} at {escape(str(d.get('input_size', '?')))} px · "
         f"{data.seeds} seed(s) per variant · {data.trials} trials ({data.failed} failed)</p>",
-        f"<p class='meta'>{escape(EXPLAIN.format(m=data.metric))}</p>",
+        f"<p class='meta'>{escape(explain.format(m=data.metric))}</p>",
         "<h2>Effect against MACs</h2>",
         _figure(change_figure(data), True),
     ]

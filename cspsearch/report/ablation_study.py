@@ -64,6 +64,7 @@ class AblationData(NamedTuple):
     source: str
     metric: str  # accuracy, AP50 or AP
     variants: list[str]
+    reference: str  # the variant the others are paired against: none, or fpn for a detector
     seeds: int
     tables: list[BaseTable]
     pooled: list[VariantStats]  # every base's pairs together
@@ -93,14 +94,16 @@ def read_ablation(storage: optuna.storages.BaseStorage | str, study_name: str) -
     variants = list(described.get("variants", []))
     variants += sorted({r.variant for r in rows} - set(variants))
     bases = list(described.get("bases", {})) or sorted({r.base for r in rows})
+    ref = str(described.get("reference", "none"))
     return AblationData(
         study_name=study_name,
         source=str(described.get("source", "")),
         metric=SCORES.get(score, "accuracy"),
         variants=variants,
+        reference=ref,
         seeds=int(described.get("seeds", 0)),
-        tables=[base_table(b, [r for r in rows if r.base == b], variants) for b in bases],
-        pooled=pooled(rows, variants),
+        tables=[base_table(b, [r for r in rows if r.base == b], variants, ref) for b in bases],
+        pooled=pooled(rows, variants, ref),
         data=study.user_attrs.get("space", {}).get("data", {}),
         trials=len(trials),
         failed=sum(1 for t in trials if t.state == TrialState.FAIL),
@@ -122,10 +125,12 @@ def _row(t: optuna.trial.FrozenTrial, score: str) -> SeedRow | None:
     )  # fmt: skip
 
 
-def base_table(base: str, rows: Sequence[SeedRow], variants: Sequence[str]) -> BaseTable:
+def base_table(
+    base: str, rows: Sequence[SeedRow], variants: Sequence[str], reference: str = "none"
+) -> BaseTable:
     """Table 1 of one base: one VariantStats per variant it has results for."""
     by = _by_variant(rows)
-    none = by.get("none", {})
+    none = by.get(reference, {})
     ref = next(iter(none.values()), None)
     family = next((r.family for r in rows), "")
     out = []
@@ -143,7 +148,7 @@ def base_table(base: str, rows: Sequence[SeedRow], variants: Sequence[str]) -> B
                 _change(first.params, ref.params if ref else None),
                 interval([r.score for r in runs.values()]),
                 None
-                if v == "none"
+                if v == reference
                 else paired([none[s].score for s in seeds], [runs[s].score for s in seeds]),
                 interval(grads) if grads else None,
                 _paper(v) if family == "csp_peleenet" else None,
@@ -153,15 +158,17 @@ def base_table(base: str, rows: Sequence[SeedRow], variants: Sequence[str]) -> B
     return BaseTable(base, family, out)
 
 
-def pooled(rows: Sequence[SeedRow], variants: Sequence[str]) -> list[VariantStats]:
-    """Each variant against none over every (base, seed) pair; MACs change averaged."""
+def pooled(
+    rows: Sequence[SeedRow], variants: Sequence[str], reference: str = "none"
+) -> list[VariantStats]:
+    """Each variant against the reference over every (base, seed) pair; MACs change averaged."""
     bases = sorted({r.base for r in rows})
     grouped = {b: _by_variant([r for r in rows if r.base == b]) for b in bases}
     out = []
     for v in variants:
         a, b, macs, params, grads = [], [], [], [], []
         for by in grouped.values():
-            none, runs = by.get("none", {}), by.get(v, {})
+            none, runs = by.get(reference, {}), by.get(v, {})
             for s in sorted(set(none) & set(runs)):
                 a.append(none[s].score)
                 b.append(runs[s].score)
@@ -175,7 +182,7 @@ def pooled(rows: Sequence[SeedRow], variants: Sequence[str]) -> list[VariantStat
         out.append(
             VariantStats(
                 v, _mean(macs), _mean(params), interval(b),
-                None if v == "none" else paired(a, b), interval(grads) if grads else None, None,
+                None if v == reference else paired(a, b), interval(grads) if grads else None, None,
             )
         )  # fmt: skip
     return out

@@ -45,7 +45,8 @@ def paper_text(v: VariantStats) -> tuple[str, str]:
 def head(data: AblationData, paper: bool) -> list[str]:
     """Column titles (text and HTML alike)."""
     m = data.metric
-    cols = ["variant", "MACs", "params", f"{m} % (95% CI)", f"Δ {m} pp vs none, by seed"]
+    ref = data.reference
+    cols = ["variant", "MACs", "params", f"{m} % (95% CI)", f"Δ {m} pp vs {ref}, by seed"]
     cols += ["verdict", "pairs"]
     if data.has_gradient:
         cols.append("gradient dup.")
@@ -70,8 +71,8 @@ def format_study(data: AblationData) -> str:
     """Every base's table, then the pooled one, as aligned plain text."""
     lines = [
         f"ablation study {data.study_name} (bases from {data.source}): {data.metric} over "
-        f"{data.seeds} seed(s); change against none paired by seed; 95% Student-t intervals; "
-        "MACs and params change against none",
+        f"{data.seeds} seed(s); change against {data.reference} paired by seed; 95% Student-t "
+        f"intervals; MACs and params change against {data.reference}",
     ]
     for t in data.tables:
         paper = any(v.paper is not None for v in t.rows)

@@ -65,6 +65,7 @@ PER_STAGE = frozenset(
     }
 )
 
+
 @dataclass(frozen=True)
 class ModelConfig:
     """One network. Per-stage fields hold a tuple with one value per stage."""

@@ -23,6 +23,11 @@ from cspsearch.space.loader import override_train
 from cspsearch.space.loader import space_from_dict
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.trials import progress as out
+from cspsearch.trials.ablate_detector import DetectorGrid
+from cspsearch.trials.ablate_detector import check_detector_fixed
+from cspsearch.trials.ablate_detector import detector_base_params
+from cspsearch.trials.ablate_detector import detector_cells
+from cspsearch.trials.ablate_detector import detector_space
 from cspsearch.trials.ablate_grid import Base
 from cspsearch.trials.ablate_grid import Cell
 from cspsearch.trials.ablate_grid import Grid
@@ -31,7 +36,6 @@ from cspsearch.trials.ablate_grid import base_params
 from cspsearch.trials.ablate_grid import cells
 from cspsearch.trials.ablate_grid import check_fixed
 from cspsearch.trials.ablate_grid import distinct
-from cspsearch.trials.ablate_grid import variant_label
 from cspsearch.trials.run import Outcome
 from cspsearch.trials.run import RunOptions
 from cspsearch.trials.run import _load_data
@@ -87,7 +91,8 @@ def from_study(
         chosen = sorted(
             (t for t in done if t.number in front), key=lambda t: -t.user_attrs.get(score, 0)
         )
-    bases = distinct([Base(f"trial {t.number}", base_params(space, t.params)) for t in chosen])
+    keep = detector_base_params if space.is_detection else base_params
+    bases = distinct([Base(f"trial {t.number}", keep(space, t.params)) for t in chosen])
     return Source(space, bases if numbers else bases[:top], name)
 
 
@@ -111,13 +116,13 @@ def from_space(name_or_path: str) -> Source:
         space = space_from_dict(stored)
         return Source(space, [Base(name_or_path)], name_or_path, PRESET_STAGES.get(name_or_path))
     space = load_space(name_or_path)
-    check_fixed(space)
+    (check_detector_fixed if space.is_detection else check_fixed)(space)
     return Source(space, [Base(space.name)], space.name)
 
 
 def ablate(
     source: Source,
-    grid: Grid,
+    grid: Grid | DetectorGrid,
     storage: str | None,
     study_name: str | None = None,
     epochs: int | None = None,
@@ -128,7 +133,14 @@ def ablate(
     """Queue the ablation's missing trials in ``SOURCE-ablation`` and run them."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     space = source.space if epochs is None else override_train(source.space, epochs=epochs)
-    space = ablation_space(space, grid, source.csp_stages)
+    if space.is_detection != isinstance(grid, DetectorGrid):
+        raise StudyError(f"{source.name}: a detection space takes the detector grid, only it")
+    if isinstance(grid, DetectorGrid):
+        space = detector_space(space, grid)
+        wanted = detector_cells(space, source.bases, grid)
+    else:
+        space = ablation_space(space, grid, source.csp_stages)
+        wanted = cells(space, source.bases, grid)
     name = study_name or f"{source.name}-ablation"
     if n_workers is not None:
         check_storage(storage, n_workers)
@@ -137,7 +149,6 @@ def ablate(
     study = open_study(space, opened, name, make_sampler("random", None, space))
     earlier = study.user_attrs.get("ablation", {}).get("bases", {})  # e.g. a smaller --top
     study.set_user_attr("ablation", _description(source, grid, earlier))
-    wanted = cells(space, source.bases, grid)
     queued = queue(study, wanted)
     if progress:
         out.console.print(
@@ -177,13 +188,14 @@ def queue(study: optuna.Study, wanted: list[Cell]) -> int:
     return waiting
 
 
-def _description(source: Source, grid: Grid, earlier: dict) -> dict:
+def _description(source: Source, grid: Grid | DetectorGrid, earlier: dict) -> dict:
     """The study attribute ``ablation``: what a report needs to lay the study out (the bases
     of earlier runs stay: their trials are in the study)."""
     return {
         "source": source.name,
         "bases": {**earlier, **{b.name: b.params for b in source.bases}},
-        "variants": [variant_label(f, r) for f, r in grid.variants()],
+        "variants": grid.labels(),
+        "reference": grid.reference,
         "seeds": grid.seeds,
         "csp_stages": list(source.csp_stages) if source.csp_stages is not None else "all",
     }

@@ -37,10 +37,14 @@ class Grid:
     fusions: tuple[str, ...] = ("first", "last", "full")
     ratios: tuple[float, ...] = (0.25, 0.5, 0.75)
     seeds: int = 3
+    reference: str = "none"
 
     def variants(self) -> list[tuple[str, float | None]]:
         """``("none", None)`` first, then every fusion × γ."""
         return [("none", None)] + [(f, r) for f in self.fusions for r in self.ratios]
+
+    def labels(self) -> list[str]:
+        return [variant_label(f, r) for f, r in self.variants()]
 
 
 def variant_label(fusion: str, ratio: float | None) -> str:
