@@ -58,6 +58,8 @@ def ablate(
 
         if (study is None) == (space is None):
             raise SpaceError("give a STUDY or --space FILE|PRESET (one of them)")
+        fusions, ratios = fusion or "first,last,full", split_ratio or "0.25,0.5,0.75"
+        grid = make_grid(_words(fusions), _numbers(ratios), seeds)  # checked before anything
         if n_workers is not None:
             check_storage(storage, n_workers)  # before any training
         options = RunOptions(device, artifacts, None, trial_timeout, gradients=gradients)
@@ -65,17 +67,14 @@ def ablate(
             source = from_study(open_storage(storage, must_exist=True), study, top, trial)
         else:
             source = from_space(space or "")
-        if source.space.is_detection:
-            if fusion is not None or split_ratio is not None:
-                raise SpaceError(
-                    f"--fusion/--split-ratio: {source.name} is a detection study; its ablation "
-                    "varies the neck (fpn, gfm, efm and EFM's options) on the fixed backbone"
-                )
-            grid = make_detector_grid(seeds)
-        else:
-            fusions, ratios = fusion or "first,last,full", split_ratio or "0.25,0.5,0.75"
-            grid = make_grid(_words(fusions), _numbers(ratios), seeds)
-        done = run_ablation(source, grid, storage, study_name, epochs, n_workers, options)
+        detection = source.space.is_detection
+        if detection and (fusion is not None or split_ratio is not None):
+            raise SpaceError(
+                f"--fusion/--split-ratio: {source.name} is a detection study; its ablation "
+                "varies the neck (fpn, gfm, efm and EFM's options) on the fixed backbone"
+            )
+        chosen = make_detector_grid(seeds) if detection else grid
+        done = run_ablation(source, chosen, storage, study_name, epochs, n_workers, options)
         name = done.study.study_name
         data = read_ablation(done.storage, name)
         typer.echo(format_study(data))

@@ -155,3 +155,65 @@ def test_a_fusion_grid_is_refused_for_a_detection_space(detection_space_file: Pa
     source = Source(load_space(detection_space_file), [Base("b")], "det")
     with pytest.raises(StudyError, match="detection space takes the detector grid"):
         ablate(source, make_grid(["full"], [0.5], 1), None)
+
+
+def _detection_study(space_file: Path, storage_url: str) -> None:
+    """A study ``det`` with one trained trial (recorded, not trained: the CLI refuses first)."""
+    space = load_space(space_file)
+    study = open_study(space, open_storage(storage_url), "det", make_sampler("random", 0, space))
+    cat = optuna.distributions.CategoricalDistribution
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"fusion": "none", "neck": "efm", "maxout": False},
+            distributions={"fusion": cat(["none", "full"]), "neck": cat(["fpn", "efm"]),
+                           "maxout": cat([False, True])},
+            values=[0.1, 10], user_attrs={"trained": True, "val_ap50": 0.1},
+        )
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("option", [["--fusion", "full"], ["--split-ratio", "0.5"]])
+def test_the_cli_refuses_a_fusion_grid_for_a_detection_study(
+    option: list[str], detection_space_file: Path, storage_url: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from cspsearch.cli import app
+
+    _detection_study(detection_space_file, storage_url)
+    result = CliRunner().invoke(app, ["ablate", "det", "--storage", storage_url, *option])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "--fusion/--split-ratio: det is a detection study" in result.stderr
+    assert len(optuna.load_study(study_name="det", storage=storage_url).trials) == 1
+    assert "det-ablation" not in optuna.get_all_study_names(storage_url)
+
+
+@pytest.mark.slow
+def test_a_tiny_detection_ablation_end_to_end(
+    detection_space_file: Path, storage_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cspsearch.cli import app
+
+    monkeypatch.setenv("CSPSEARCH_CACHE", str(tmp_path / "cache"))  # shapes generated here
+    runner = CliRunner()
+    run = ["run", "--space", str(detection_space_file), "--storage", storage_url]
+    ran = runner.invoke(app, [*run, "--n-trials", "1", "--study-name", "det"])
+    assert ran.exit_code == 0, ran.output
+    args = ["ablate", "det", "--storage", storage_url, "--top", "1", "--seeds", "1"]
+    first = runner.invoke(app, [*args, "--device", "cpu", "--no-gradients"])
+    assert first.exit_code == 0, first.output
+    assert "7 trial(s) to run" in first.stderr
+    assert "Δ AP50 pp vs fpn" in first.stdout and "efm+maxout" in first.stdout
+    trials = optuna.load_study(study_name="det-ablation", storage=storage_url).trials
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 7
+    by_variant = {t.user_attrs["ablation_variant"]: t.user_attrs for t in trials}
+    assert list(by_variant) == list(VARIANTS)
+    fpn = by_variant["fpn"]["config"]
+    for variant, attrs in by_variant.items():
+        config = attrs["config"]
+        assert config["model"] == fpn["model"] and config["train"] == fpn["train"]
+        assert {k: config["detector"][k] for k in VARIANTS[variant]} == VARIANTS[variant]
+        assert 0 <= attrs["val_ap50"] <= 1
