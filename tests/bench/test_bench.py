@@ -73,7 +73,8 @@ def test_tiny_bench_writes_every_key(tiny_space_file: Path, tmp_path: Path) -> N
     assert result["study_speedup_vs_plain_optuna"] > 0
     assert 0 < result["overhead_harness_fraction"] < 1
     assert result["grid_size"] == 7 and result["trials_fraction"] == pytest.approx(2 / 7)
-    assert 0 <= result["hv_ratio_tpe"] <= 1 and 0 <= result["hv_ratio_trivial"] <= 1
+    # (≤ 1 up to rounding: on this tiny grid the cheapest architecture is the whole front)
+    assert 0 <= result["hv_ratio_tpe"] <= 1 + 1e-9 and 0 <= result["hv_ratio_trivial"] <= 1 + 1e-9
     assert result["tpe_vs_random"]["seeds"] == 2
     if not bf16_supported("cpu"):  # bf16 is not measured where it would be emulated
         assert result["bf16"].startswith("n/a") and "bf16" not in result["architectures"][0]
