@@ -51,7 +51,9 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def shared_storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":  # local workers share SQLite (WAL, 60-s busy timeout)
         return f"sqlite:///{tmp_path / 'study.db'}"
-    return request.getfixturevalue("storage")
+    if request.param == "journal":
+        return str(tmp_path / "study.log")
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.mark.slow
