@@ -64,7 +64,7 @@ class BenchSize:
     gemm_seconds: float = 1.5
 
 
-# Measured 2026-11-25 on 2 AVX2 cores: the default size took 636 s (grid 321 s, studies 240 s);
+# Measured 2026-11-25 on 2 AVX2 cores: the old default size took 636 s (grid 321 s), this 490 s;
 # two γ values and two compared architectures bring the grid to 28 architectures.
 QUICK = BenchSize(compared=2, split_ratio=(0.25, 0.75))
 FULL = BenchSize(
