@@ -51,12 +51,31 @@ def test_autocast_runs_convolutions_in_bf16_only_when_asked() -> None:
         assert conv(x).dtype == torch.float32
 
 
-def test_channels_last_only_for_cuda_bf16() -> None:
-    assert not P.use_channels_last("cpu", "bf16")
+def test_channels_last_on_the_cpu_only_with_avx512(monkeypatch: pytest.MonkeyPatch) -> None:
+    for avx512 in (False, True):
+        monkeypatch.setattr(P, "cpu_has_avx512", lambda avx512=avx512: avx512)
+        assert P.use_channels_last("cpu", "fp32") is avx512
+        assert P.use_channels_last("cpu", "bf16") is avx512
     model = torch.nn.Conv2d(1, 4, 3)
     x = P.to_channels_last(model, torch.randn(2, 1, 8, 8))
     assert model.weight.is_contiguous(memory_format=torch.channels_last)
     assert x is not None and x.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_training_in_either_memory_format_learns_and_restores_the_model(
+    monkeypatch: pytest.MonkeyPatch, channels_last: bool
+) -> None:
+    monkeypatch.setattr(P, "cpu_has_avx512", lambda: channels_last)
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(num_stages=2, stem_width=16, growth_rate=8, depth=2))
+    cfg = TrainConfig(epochs=2, batch_size=64, precision="fp32")
+    result = train_briefly(model, load_dataset(DataConfig(input_size=8)), cfg)
+    assert result.val[-1]["accuracy"] > 0.5
+    conv = next(
+        m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size[0] > 1
+    )
+    assert conv.weight.is_contiguous()  # back in the default format after training
 
 
 def test_bf16_training_runs_on_the_cpu_and_learns() -> None:
