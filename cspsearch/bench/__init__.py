@@ -149,7 +149,7 @@ def run_bench(size: BenchSize, out: Path, device: str = "auto") -> list[Path]:
         "size": asdict(size),
     }
     na = f"n/a ({result['bf16'].removeprefix('n/a: ')})"
-    steps = Steps(5)
+    steps = Steps(6 if native else 5)
     with steps("dense GEMM peak, " + " and ".join(precisions)):
         result["gemm_gflops"] = {
             p: machine.gemm_flops(device, p, size.gemm_size, size.gemm_seconds) / 1e9
@@ -177,6 +177,12 @@ def _speed(
     with tempfile.TemporaryDirectory() as tmp, machine.GpuSampler(device) as gpu, steps(what):
         out, trials = study.compare_studies(space, n, device, Path(tmp))
     out["gpu_utilisation"] = gpu.mean
+    if "bf16" in precisions:  # the same pair again, both in bf16: every ratio in one precision
+        with tempfile.TemporaryDirectory() as tmp, steps(what.replace("fp32", "bf16")):
+            bf16, _ = study.compare_studies(space, n, device, Path(tmp), "bf16")
+        out.update({f"{k}_bf16": bf16[k] for k in STUDY_KEYS})
+    else:
+        out.update({f"{k}_bf16": f"n/a ({device} has no native bf16)" for k in STUDY_KEYS[:2]})
     data = load_dataset(space.data, device)
     configs = speed.configs_of(trials)[: size.compared]
     with steps(f"our trainer vs a plain DataLoader loop, {len(configs)} architectures"):
@@ -189,6 +195,14 @@ def _speed(
             out[f"profile_{p}_step"] = step
     out["architectures"] = rows
     return out
+
+
+STUDY_KEYS = (
+    "study_speedup_vs_plain_optuna",
+    "trial_speedup_vs_plain_optuna",
+    "plain_optuna",
+    "our_study",
+)
 
 
 def _search(device: str, size: BenchSize) -> dict[str, Any]:

@@ -1,16 +1,17 @@
-"""The references: a plain PyTorch loop and a plain Optuna script, as a user would write them,
-to time ours against.
+"""The references: a plain PyTorch loop and a plain Optuna script, as a user would write them, to
+time ours against.
 
 ``plain_optuna_study`` is the script: one process with torch's default threads, an in-memory
 study with Optuna's default TPE, ``trial.suggest_*`` over the same space (through
-cspsearch.space.sampling, so the choices are the space file's), the project's model builder,
-one fvcore count of MACs per trial (over the budget: pruned, not trained) and ``plain_loop``.
+cspsearch.space.sampling, so the choices are the space file's), the project's model builder, one
+fvcore count of MACs per trial (over the budget: pruned, not trained) and ``plain_loop``.
 
-Default ``DataLoader`` settings (host tensors, one process, shuffled batches), fp32, NCHW, the
-same model, epochs, batch size, AdamW and learning-rate schedule as cspsearch's trainer,
-validation accuracy after every epoch and test accuracy at the end, ``loss.item()`` per step
-for a running loss. Nothing in it is slowed on purpose.
-"""
+Default ``DataLoader`` settings (host tensors, one process, shuffled batches), NCHW, fp32 (or,
+to compare like with like where bf16 is native, PyTorch's mixed-precision recipe: the forward
+pass and loss under ``torch.autocast`` in bf16, backward and update outside it), the same model,
+epochs, batch size, AdamW and learning-rate schedule as cspsearch's trainer, validation accuracy
+after every epoch and test accuracy at the end, ``loss.item()`` per step for a running loss.
+Nothing in it is slowed on purpose."""
 
 from __future__ import annotations
 
@@ -38,19 +39,29 @@ def _loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool) ->
     return DataLoader(TensorDataset(x.cpu(), y.cpu()), batch_size=batch_size, shuffle=shuffle)
 
 
+def _autocast(device: str, precision: str) -> torch.autocast:
+    kind = torch.device(device).type
+    return torch.autocast(kind, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 @torch.no_grad()
-def _accuracy(model: nn.Module, loader: DataLoader, device: str) -> float:
+def _accuracy(model: nn.Module, loader: DataLoader, device: str, precision: str) -> float:
     model.eval()
     correct = total = 0
     for x, y in loader:
         x, y = x.to(device), y.to(device)
-        correct += (model(x).argmax(1) == y).sum().item()
+        with _autocast(device, precision):
+            logits = model(x)
+        correct += (logits.argmax(1) == y).sum().item()
         total += len(y)
     return correct / max(1, total)
 
 
-def plain_loop(model: nn.Module, data: Dataset, cfg: TrainConfig, device: str) -> dict:
-    """Train ``model`` (on ``device``) the plain way; its time and accuracies."""
+def plain_loop(
+    model: nn.Module, data: Dataset, cfg: TrainConfig, device: str, precision: str = "fp32"
+) -> dict:
+    """Train ``model`` (on ``device``) the plain way in ``precision`` (fp32 or bf16); its time
+    and accuracies."""
     start = time.perf_counter()
     train = _loader(data.train_x, data.train_y, cfg.batch_size, shuffle=True)
     val = _loader(data.val_x, data.val_y, cfg.batch_size, shuffle=False)
@@ -67,13 +78,14 @@ def plain_loop(model: nn.Module, data: Dataset, cfg: TrainConfig, device: str) -
         for x, y in train:
             x, y = x.to(device), y.to(device)
             optimizer.zero_grad()
-            loss = F.cross_entropy(model(x), y)
+            with _autocast(device, precision):
+                loss = F.cross_entropy(model(x), y)
             loss.backward()
             optimizer.step()
             schedule.step()
             running += loss.item()
-        val_accuracy.append(_accuracy(model, val, device))
-    test_accuracy = _accuracy(model, test, device)
+        val_accuracy.append(_accuracy(model, val, device, precision))
+    test_accuracy = _accuracy(model, test, device, precision)
     return {
         "time_s": time.perf_counter() - start,
         "val_accuracy": val_accuracy[-1],
@@ -81,9 +93,11 @@ def plain_loop(model: nn.Module, data: Dataset, cfg: TrainConfig, device: str) -
     }
 
 
-def plain_optuna_study(space: SearchSpace, n_trials: int, device: str) -> dict:
-    """Run the plain script for ``n_trials`` trials; its wall time (data loading included) and
-    how many trials it trained."""
+def plain_optuna_study(
+    space: SearchSpace, n_trials: int, device: str, precision: str = "fp32"
+) -> dict:
+    """Run the plain script for ``n_trials`` trials in ``precision``; its wall time (data
+    loading included) and how many trials it trained."""
     from fvcore.nn import FlopCountAnalysis
 
     start = time.perf_counter()
@@ -100,7 +114,7 @@ def plain_optuna_study(space: SearchSpace, n_trials: int, device: str) -> dict:
         macs = flops.unsupported_ops_warnings(False).uncalled_modules_warnings(False).total()
         if budget is not None and macs > budget:
             raise optuna.TrialPruned()
-        result = plain_loop(model.train().to(device), data, train_cfg, device)
+        result = plain_loop(model.train().to(device), data, train_cfg, device, precision)
         return result["val_accuracy"], macs
 
     study = optuna.create_study(

@@ -1,6 +1,7 @@
-"""The default study against the plain Optuna script, side by side in the same run: the same
-space, trial count and precision (fp32), each timed from start to finish; and, from our
-trials' own records, where a trial's wall time goes (harness, evaluation, steps)."""
+"""The default study against the plain Optuna script, side by side in the same run: the same space,
+trial count and precision (fp32; again in bf16 where it is native), each timed from start to
+finish; and, from our trials' own records, where a trial's wall time goes (harness, evaluation,
+steps)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,15 @@ from cspsearch.trials.run import run_search
 
 
 def our_study(
-    space: SearchSpace, n_trials: int, device: str, folder: Path
+    space: SearchSpace, n_trials: int, device: str, folder: Path, precision: str = "fp32"
 ) -> tuple[dict[str, Any], list[optuna.trial.FrozenTrial]]:
     """``cspsearch run`` as a user runs it (default workers, SQLite storage, artifacts, the
-    baseline first), in fp32 like the plain script; its wall time and its trained trials."""
+    baseline first), in ``precision`` like the plain script; its wall time and trained trials."""
     options = RunOptions(device=device, artifacts=folder / "artifacts")
     start = time.perf_counter()
     outcome = run_search(
         space, n_trials, f"sqlite:///{folder / 'bench.db'}", "bench", None, None, None, None,
-        {"precision": "fp32"}, options, progress=False,
+        {"precision": precision}, options, progress=False,
     )  # fmt: skip
     wall = time.perf_counter() - start
     done = outcome.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
@@ -39,12 +40,12 @@ def our_study(
 
 
 def compare_studies(
-    space: SearchSpace, n_trials: int, device: str, folder: Path
+    space: SearchSpace, n_trials: int, device: str, folder: Path, precision: str = "fp32"
 ) -> tuple[dict[str, Any], list[optuna.trial.FrozenTrial]]:
-    """Both studies, the plain script first; speed-ups for the study and per trained trial,
-    and our trained trials."""
-    plain = plain_optuna_study(space, n_trials, device)
-    ours, trained = our_study(space, n_trials, device, folder)
+    """Both studies in ``precision``, the plain script first; speed-ups for the study and per
+    trained trial, where our trial time goes, and our trained trials."""
+    plain = plain_optuna_study(space, n_trials, device, precision)
+    ours, trained = our_study(space, n_trials, device, folder, precision)
     per_plain = plain["wall_s"] / max(1, plain["trained"])
     per_ours = ours["wall_s"] / max(1, ours["trained"])
     figures = {

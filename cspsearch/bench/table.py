@@ -7,6 +7,8 @@ from typing import Any
 ROWS = (
     ("study_speedup_vs_plain_optuna", "plain Optuna script's study time ÷ our default study's"),
     ("trial_speedup_vs_plain_optuna", "the same per trained trial (study time ÷ trials trained)"),
+    ("study_speedup_vs_plain_optuna_bf16", "the same two studies, both in bf16 (native only)"),
+    ("trial_speedup_vs_plain_optuna_bf16", "per trained trial, both in bf16 (native only)"),
     ("overhead_harness_fraction", "per trial, sampling, build, MACs, storage ÷ wall (median)"),
     ("overhead_evaluation_fraction", "per trial, precise BN + validation + test ÷ wall"),
     ("overhead_fraction", "per trial, everything outside optimisation steps ÷ wall"),
@@ -43,14 +45,14 @@ def markdown(result: dict[str, Any]) -> str:
         "|---|---|---|",
     ]
     lines += [f"| `{k}` | {_show(result[k])} | {what} |" for k, what in ROWS if k in result]
-    for name in ("plain_optuna", "our_study"):
+    for name in ("plain_optuna", "our_study", "plain_optuna_bf16", "our_study_bf16"):
         if name in result:
             r = result[name]
             extra = f", {r['workers']} worker(s)" if "workers" in r else ""
             lines.append(
                 f"| {name.replace('_', ' ')} | {r['wall_s']:.1f} s, {r['trained']} of "
                 f"{r['trials']} trials trained, {r['per_trained_trial_s']:.2f} s each{extra} "
-                "| the study comparison's two sides |"
+                f"| the study comparison's two sides{', bf16' if 'bf16' in name else ', fp32'} |"
             )
     for name in ("tpe", "nsga2"):
         test = result.get(f"{name}_vs_random")

@@ -7,16 +7,23 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from cspsearch.bench import BenchSize
 from cspsearch.bench import run_bench
 from cspsearch.bench.machine import GpuSampler
 from cspsearch.bench.machine import gemm_flops
 from cspsearch.bench.machine import gemm_size
+from cspsearch.bench.plain import plain_loop
 from cspsearch.bench.search import grid_hypervolume
 from cspsearch.bench.search import reference
 from cspsearch.bench.search import trivial_ratio
 from cspsearch.bench.speed import gemm_macs
+from cspsearch.classification.data import load_dataset
+from cspsearch.models import build_model
+from cspsearch.space.configs import DataConfig
+from cspsearch.space.configs import ModelConfig
+from cspsearch.space.configs import TrainConfig
 from cspsearch.training.precision import bf16_supported
 
 KEYS = (
@@ -28,6 +35,8 @@ KEYS = (
     "bf16",
     "study_speedup_vs_plain_optuna",
     "trial_speedup_vs_plain_optuna",
+    "study_speedup_vs_plain_optuna_bf16",
+    "trial_speedup_vs_plain_optuna_bf16",
     "plain_optuna",
     "our_study",
     "overhead_fraction",
@@ -79,6 +88,10 @@ def test_tiny_bench_writes_every_key(tiny_space_file: Path, tmp_path: Path) -> N
     if not bf16_supported("cpu"):  # bf16 is not measured where it would be emulated
         assert result["bf16"].startswith("n/a") and "bf16" not in result["architectures"][0]
         assert str(result["speedup_bf16_vs_fp32"]).startswith("n/a")
+        assert str(result["study_speedup_vs_plain_optuna_bf16"]).startswith("n/a")
+    else:  # the study pair again, both sides in bf16
+        assert result["plain_optuna_bf16"]["trials"] == result["our_study_bf16"]["trials"] == 2
+        assert result["study_speedup_vs_plain_optuna_bf16"] > 0
     table = out.with_suffix(".md").read_text(encoding="utf-8")
     assert "| `study_speedup_vs_plain_optuna` |" in table and "plain optuna |" in table
 
@@ -107,3 +120,14 @@ def test_gpu_utilisation_is_na_without_cuda() -> None:
     with GpuSampler("cpu", interval=0.01) as gpu:
         pass
     assert gpu.mean == "n/a"
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_plain_loop_learns_in_either_precision(precision: str) -> None:
+    # The reference must train properly in bf16 too (autocast around the forward pass and loss
+    # only), or a bf16 speed-up against it would compare against a broken script.
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(num_stages=2, stem_width=16, growth_rate=8, depth=2))
+    cfg = TrainConfig(epochs=2, batch_size=64)
+    result = plain_loop(model, load_dataset(DataConfig(input_size=8)), cfg, "cpu", precision)
+    assert result["val_accuracy"] > 0.5 and result["time_s"] > 0  # chance is 0.1
