@@ -29,6 +29,7 @@ from cspsearch.stats import paired
 from cspsearch.trials.early_stop import EarlyStop
 from cspsearch.trials.early_stop import TrialStopper
 from cspsearch.trials.study import make_sampler
+from cspsearch.trials.study import tpe_startup_trials
 
 Table = dict[str, tuple[int, list[float]] | None]  # config → (MACs, accuracy per epoch) | failed
 
@@ -95,6 +96,7 @@ class Replay:
         table: Table,
         sampler: str,
         seed: int,
+        n_trials: int,
         scheme: EarlyStop | None = None,
     ) -> None:
         self.space, self.table, self.scheme, self.epochs = space, table, scheme, 0
@@ -102,7 +104,8 @@ class Replay:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.study = optuna.create_study(
-                directions=["maximize", "minimize"], sampler=make_sampler(sampler, seed, space)
+                directions=["maximize", "minimize"],
+                sampler=make_sampler(sampler, seed, space, n_trials=n_trials),
             )
         if space.baseline_params():  # as cspsearch run does: the plain network first
             self.study.enqueue_trial(space.baseline_params())
@@ -162,13 +165,13 @@ def sampler_ratios(space: SearchSpace, table: Table, n_trials: int, seeds: int) 
         "hv_ratio_trivial": trivial_ratio(table),
         "trials_fraction": n_trials / len(table),
         "sampler_trials": n_trials,
-        "tpe_startup_trials": min(n_trials, 10),  # Optuna's TPE: 10 random trials first
+        "tpe_startup_trials": tpe_startup_trials(n_trials),
     }
     ratios: dict[str, list[float]] = {}
     for name in ("tpe", "nsga2", "random"):
         ratios[name] = []
         for seed in range(seeds):
-            state = Replay(space, table, name, seed)
+            state = Replay(space, table, name, seed, n_trials)
             state.run(n_trials)
             ratios[name].append(state.hypervolume() / whole)
         spread = interval(ratios[name])
@@ -194,10 +197,10 @@ def early_stop_fraction(
     runs to the same hypervolume; mean over the seeds where both reached it)."""
     fractions, reached = [], 0
     for seed in range(seeds):
-        plain = Replay(space, table, "tpe", seed)
+        plain = Replay(space, table, "tpe", seed, n_trials)
         plain.run(n_trials)
         target = plain.hypervolume()
-        stopped = Replay(space, table, "tpe", seed, scheme)
+        stopped = Replay(space, table, "tpe", seed, n_trials, scheme)
         for _ in range(3 * n_trials):  # at most 3 × the trials: past that, count as missed
             stopped.run(1)
             if stopped.epochs_to(target) is not None:

@@ -126,13 +126,13 @@ def run_search(
         n_workers = workers_for(n_workers or 1, options.trials_per_device, options.device)
     planned = n_workers if n_workers is not None else default_workers(options.device, 1 << 30)
     parallel = planned > 1  # the sampler of a parallel study lies about running trials
-    chosen = make_sampler(sampler or space.sampler, seed, space, parallel)  # may refuse
+    total = n_trials or space.n_trials
+    chosen = make_sampler(sampler or space.sampler, seed, space, parallel, total)  # may refuse
     opened = open_storage(storage)  # only now is anything written
     study = open_study(space, opened, name, chosen, options.early_stop)
     study.set_user_attr("sampler", sampler or space.sampler)
     if space.baseline_first and not study.trials and space.baseline_params():
         study.enqueue_trial(space.baseline_params())  # every study gets its reference point
-    total = n_trials or space.n_trials
     todo = max(0, total - counted_trials(study))
     if progress:
         out.console.print(
@@ -178,8 +178,12 @@ def work(
         torch.set_num_threads(threads)
     base_seed = seed if seed is not None else 0
     sampler = make_sampler(
-        stored.get("sampler", "tpe"), base_seed + 1000 * (index + 1), space, parallel=True
-    )  # a seed of its own: workers must not propose alike
+        stored.get("sampler", "tpe"),
+        base_seed + 1000 * (index + 1),  # a seed of its own: workers must not propose alike
+        space,
+        parallel=True,
+        n_trials=stored.get("n_trials"),
+    )
     study = optuna.load_study(study_name=study_name, storage=opened, sampler=sampler)
     options = device_for(index, options)
     _run_trials(study, space, None, quota, options, live=False, prefix=f"[worker {index}] ")

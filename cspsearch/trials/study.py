@@ -123,14 +123,31 @@ def check_early_stop(name: str, attrs: dict[str, Any], early_stop: bool) -> None
         )
 
 
+def tpe_startup_trials(n_trials: int) -> int:
+    """Random trials before TPE starts modelling: a quarter of the study, 3 to 10.
+
+    Optuna's default is 10 whatever the study's length, which makes a short study mostly random
+    search. Measured with ``cspsearch bench``'s replay (28-architecture grid, 11 trials, 60
+    seeds, paired against random search): 10 start-up trials scored the same hypervolume as
+    random (−0.002, within noise), 5 scored +0.016 (p 0.03) and 3 +0.021 (p 0.01).
+    """
+    return max(3, min(10, n_trials // 4))
+
+
 def make_sampler(
-    name: str, seed: int | None, space: SearchSpace, parallel: bool = False
+    name: str,
+    seed: int | None,
+    space: SearchSpace,
+    parallel: bool = False,
+    n_trials: int | None = None,
 ) -> optuna.samplers.BaseSampler:
     """The sampler called ``name``, with Optuna 5.0's changed defaults passed explicitly.
 
     Without ``seed`` the sampler takes the space's fixed training seed, so a study's sequence of
     architectures is reproducible. ``parallel``: other workers share the study, so TPE treats
     their running trials as bad results (constant liar) instead of proposing them again.
+    ``n_trials``: the study's planned length (default the space's), which sets TPE's random
+    start-up.
     """
     if seed is None:
         fixed = space.train.get("seed", 0)
@@ -139,7 +156,11 @@ def make_sampler(
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     if name == "tpe":
         return optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, group=True, constant_liar=parallel
+            seed=seed,
+            multivariate=True,
+            group=True,
+            constant_liar=parallel,
+            n_startup_trials=tpe_startup_trials(n_trials or space.n_trials),
         )
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(

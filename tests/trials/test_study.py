@@ -226,3 +226,12 @@ def test_a_stopped_trial_is_never_copied_into_a_full_length_one(
     run_study(study, Objective(space, "cpu", early_stop=EarlyStop()), 3, timeout=None)
     assert study.trials[2].user_attrs["duplicate_of"] == 0
     assert study.trials[2].user_attrs["stopped_at_epoch"] == 1
+
+
+@pytest.mark.parametrize(("n_trials", "startup"), [(8, 3), (16, 4), (30, 7), (200, 10)])
+def test_tpe_models_after_a_quarter_of_a_short_study(n_trials: int, startup: int) -> None:
+    space = load_space("csp_densenet")
+    sampler = make_sampler("tpe", 0, space, n_trials=n_trials)
+    assert sampler._n_startup_trials == startup  # Optuna's default would be 10 in every case
+    default = make_sampler("tpe", 0, space)  # the space's own study length (30)
+    assert default._n_startup_trials == 7
