@@ -35,6 +35,10 @@ def _show(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _macs(mean: float | None) -> str:
+    return "" if mean is None else f", mean {mean / 1e6:.2f} MMACs a trained trial"
+
+
 def markdown(result: dict[str, Any]) -> str:
     """Header lines (date, device, command) and one row per figure, then the targets."""
     lines = [
@@ -51,7 +55,8 @@ def markdown(result: dict[str, Any]) -> str:
             extra = f", {r['workers']} worker(s)" if "workers" in r else ""
             lines.append(
                 f"| {name.replace('_', ' ')} | {r['wall_s']:.1f} s, {r['trained']} of "
-                f"{r['trials']} trials trained, {r['per_trained_trial_s']:.2f} s each{extra} "
+                f"{r['trials']} trials trained, {r['per_trained_trial_s']:.2f} s each{extra}"
+                f"{_macs(r.get('mean_macs_trained'))} "
                 f"| the study comparison's two sides{', bf16' if 'bf16' in name else ', fp32'} |"
             )
     for name in ("tpe", "nsga2"):

@@ -79,6 +79,8 @@ def test_tiny_bench_writes_every_key(tiny_space_file: Path, tmp_path: Path) -> N
     assert [k for k in KEYS if k not in result] == []
     assert result["gpu_utilisation"] == "n/a"
     assert result["plain_optuna"]["trials"] == result["our_study"]["trials"] == 2
+    assert result["plain_optuna"]["mean_macs_trained"] > 0  # what each side chose to train
+    assert result["our_study"]["mean_macs_trained"] > 0
     assert result["study_speedup_vs_plain_optuna"] > 0
     assert 0 < result["overhead_harness_fraction"] < 1
     assert result["grid_size"] == 7 and result["trials_fraction"] == pytest.approx(2 / 7)
