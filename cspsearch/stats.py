@@ -3,7 +3,11 @@
 All intervals are 95% Student-t intervals of a mean (``scipy.stats.t.interval``); paired tests
 are ``scipy.stats.ttest_rel``. A difference is "within noise" when its interval contains zero
 (equivalently, the paired t-test's p ≥ 0.05); with fewer than two pairs nothing can be said and
-the verdict says so. No torch here: the report imports this.
+the verdict says so. When every pair differs by exactly the same amount (accuracies on a small
+split are quantised, so two seeds can both gain one image) the t-interval has zero width and
+would call any such difference real; the verdict then falls back to the two-sided sign test
+(``scipy.stats.binomtest``), which needs six pairs of one sign to say better or worse.
+No torch here: the report imports this.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ def interval(values: Sequence[float]) -> Interval:
 
 class Paired(NamedTuple):
     diff: Interval  # mean of b − a over the pairs, with its interval
-    p_value: float | None  # two-sided paired t-test; None when n < 2 or every difference equal
+    p_value: float | None  # paired t-test (sign test when every difference is equal); None: n < 2
     verdict: str  # "better", "worse", "within noise" or "too few pairs"
 
 
@@ -48,11 +52,17 @@ def paired(a: Sequence[float], b: Sequence[float]) -> Paired:
     """``b`` against ``a``, element i of each one pair (e.g. the same seed)."""
     if len(a) != len(b):
         raise ValueError(f"paired samples differ in length: {len(a)} ≠ {len(b)}")
-    diff = interval([y - x for x, y in zip(a, b)])
-    p = None
-    if diff.n >= 2 and diff.low != diff.high:
-        p = float(stats.ttest_rel(b, a).pvalue)
-    return Paired(diff, p, verdict(diff))
+    diffs = [y - x for x, y in zip(a, b)]
+    diff = interval(diffs)
+    if diff.n < 2:
+        return Paired(diff, None, verdict(diff))
+    if max(diffs) - min(diffs) > 1e-12:  # a spread to estimate (beyond float rounding)
+        return Paired(diff, float(stats.ttest_rel(b, a).pvalue), verdict(diff))
+    if abs(diff.mean) <= 1e-12:  # no spread and no difference
+        return Paired(diff, None, "within noise")
+    sign = stats.binomtest(sum(d > 0 for d in diffs), len(diffs)).pvalue  # no spread: signs
+    said = verdict(diff) if sign < 1 - LEVEL else "within noise"
+    return Paired(diff, float(sign), said)
 
 
 def verdict(diff: Interval) -> str:

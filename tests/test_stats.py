@@ -37,3 +37,18 @@ def test_paired_verdicts() -> None:
     assert paired([0.9], [0.95]).verdict == "too few pairs"
     with pytest.raises(ValueError):
         paired([0.9, 0.8], [0.9])
+
+
+def test_equal_differences_need_the_sign_test_to_count() -> None:
+    # Two seeds that both gain exactly one image of 269: a zero-width t-interval, but two pairs
+    # of one sign are a coin flipped twice (sign test p 0.5).
+    one = 1 / 269
+    two = paired([0.90, 0.92], [0.90 + one, 0.92 + one])
+    assert two.verdict == "within noise" and two.p_value == pytest.approx(0.5)
+    six = paired([0.9] * 6, [0.9 + one] * 6)
+    assert six.verdict == "better" and six.p_value == pytest.approx(sp.binomtest(6, 6).pvalue)
+    assert paired([0.9] * 6, [0.9 - one] * 6).verdict == "worse"
+    assert paired([0.9, 0.8], [0.9, 0.8]).verdict == "within noise"
+    # Accuracies as the trainer computes them (correct / n): equal up to float rounding.
+    rounded = paired([241 / 269, 250 / 269, 260 / 269], [242 / 269, 251 / 269, 261 / 269])
+    assert rounded.verdict == "within noise" and rounded.p_value == pytest.approx(0.25)
