@@ -4,7 +4,7 @@ Trains the bench's quick grid once (every architecture, as `cspsearch bench --qu
 then replays TPE with several start-up counts and random search against that table over many
 seeds: the hypervolume each reaches in 40% of the grid's size, as a fraction of the grid's, and
 each TPE setting against random search with the same seeds (paired). cspsearch's TPE uses
-`tpe_startup_trials` (cspsearch/trials/study.py); this is the measurement behind it.
+`tpe_startup_trials` (cspsearch/trials/samplers.py); this is the measurement behind it.
 
     python benchmarks/tpe_startup.py [--seeds 60] [--out benchmarks/results/tpe_startup.json]
 """
@@ -27,7 +27,7 @@ from cspsearch.bench import grid_space
 from cspsearch.bench import search
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.stats import paired
-from cspsearch.trials import study as study_module
+from cspsearch.trials import samplers
 
 STARTUPS = (10, 5, 3)
 
@@ -38,7 +38,7 @@ def replay(
     """Hypervolume ratios over ``seeds`` replays, TPE's start-up fixed to ``startup``."""
     whole = search.grid_hypervolume(table)
     ratios = []
-    with mock.patch.object(study_module, "tpe_startup_trials", lambda n: startup):
+    with mock.patch.object(samplers, "tpe_startup_trials", lambda n: startup):
         for seed in range(seeds):
             state = search.Replay(space, table, sampler, seed, n_trials)
             state.run(n_trials)

@@ -30,6 +30,7 @@ TORCH_FREE = [  # modules that must not import torch or fvcore, directly or indi
     "cspsearch.space",
     "cspsearch.report",
     "cspsearch.trials.study",
+    "cspsearch.trials.samplers",
     "cspsearch.trials.run",
     "cspsearch.trials.early_stop",
     "cspsearch.trials.progress",

@@ -28,8 +28,8 @@ from cspsearch.stats import interval
 from cspsearch.stats import paired
 from cspsearch.trials.early_stop import EarlyStop
 from cspsearch.trials.early_stop import TrialStopper
-from cspsearch.trials.study import make_sampler
-from cspsearch.trials.study import tpe_startup_trials
+from cspsearch.trials.samplers import make_sampler
+from cspsearch.trials.samplers import tpe_startup_trials
 
 Table = dict[str, tuple[int, list[float]] | None]  # config → (MACs, accuracy per epoch) | failed
 

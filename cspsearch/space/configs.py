@@ -31,7 +31,7 @@ NECKS = ("fpn", "gfm", "efm")  # cspsearch.models.necks builds each; it refuses 
 ATTENTIONS = ("none", "sam", "se")
 BOX_LOSSES = ("iou", "giou", "diou", "ciou")
 PRECISIONS = ("fp32", "bf16", "auto")  # training precision (cspsearch/training/precision.py)
-SAMPLERS = ("tpe", "nsga2", "gp", "random", "grid")  # cspsearch/trials/study.py makes each
+SAMPLERS = ("tpe", "nsga2", "gp", "random", "grid")  # cspsearch/trials/samplers.py makes each
 ACTIVATIONS = ("relu", "leaky_relu", "silu", "mish")
 # What a trial can be scored on, and limited by before training (latency: ms at batch 1 on the
 # trial's device; activations: fvcore's count, a proxy for memory traffic).

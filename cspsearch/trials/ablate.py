@@ -40,7 +40,7 @@ from cspsearch.trials.run import Outcome
 from cspsearch.trials.run import RunOptions
 from cspsearch.trials.run import _load_data
 from cspsearch.trials.run import _run_trials
-from cspsearch.trials.study import make_sampler
+from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
 from cspsearch.trials.workers import check_storage

@@ -29,10 +29,10 @@ from cspsearch.trials.artifacts import DEFAULT_ARTIFACTS
 from cspsearch.trials.artifacts import artifact_store
 from cspsearch.trials.recovery import counted_trials
 from cspsearch.trials.rules import check_run
+from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import check_early_stop
 from cspsearch.trials.study import default_study_name
 from cspsearch.trials.study import join_study
-from cspsearch.trials.study import make_sampler
 from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
 from cspsearch.trials.study import run_study

@@ -25,7 +25,7 @@ def _one_line_error(args: list[str], message: str) -> None:
 def empty_study(storage_url: str, tiny_space_file: Path) -> str:
     """A study made by cspsearch's own code, with no trial yet."""
     from cspsearch.space.loader import load_space
-    from cspsearch.trials.study import make_sampler
+    from cspsearch.trials.samplers import make_sampler
     from cspsearch.trials.study import open_storage
     from cspsearch.trials.study import open_study
 

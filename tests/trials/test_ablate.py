@@ -20,7 +20,7 @@ from cspsearch.trials.ablate_grid import Base
 from cspsearch.trials.ablate_grid import ablation_space
 from cspsearch.trials.ablate_grid import cells
 from cspsearch.trials.ablate_grid import make_grid
-from cspsearch.trials.study import make_sampler
+from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
 

@@ -24,7 +24,7 @@ from cspsearch.trials.ablate_detector import detector_space
 from cspsearch.trials.ablate_detector import make_detector_grid
 from cspsearch.trials.ablate_grid import Base
 from cspsearch.trials.rules import check_run
-from cspsearch.trials.study import make_sampler
+from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
 from tests.conftest import write_space

@@ -10,7 +10,7 @@ import pytest
 from cspsearch.space.loader import load_space
 from cspsearch.trials.objective import Objective
 from cspsearch.trials.run import RunOptions
-from cspsearch.trials.study import make_sampler
+from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
 from cspsearch.trials.study import run_study

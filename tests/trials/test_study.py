@@ -12,8 +12,8 @@ from cspsearch.space.searchspace import Range
 from cspsearch.trials.objective import Objective
 from cspsearch.trials.run import RunOptions
 from cspsearch.trials.run import work
+from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import default_study_name
-from cspsearch.trials.study import make_sampler
 from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
 from cspsearch.trials.study import run_study
