@@ -34,15 +34,11 @@ from cspsearch.space.configs import TrainConfig
 from cspsearch.space.sampling import sample_config
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.training.loop import lr_factor
+from cspsearch.training.precision import autocast
 
 
 def _loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool) -> DataLoader:
     return DataLoader(TensorDataset(x.cpu(), y.cpu()), batch_size=batch_size, shuffle=shuffle)
-
-
-def _autocast(device: str, precision: str) -> torch.autocast:
-    kind = torch.device(device).type
-    return torch.autocast(kind, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 @torch.no_grad()
@@ -51,7 +47,7 @@ def _accuracy(model: nn.Module, loader: DataLoader, device: str, precision: str)
     correct = total = 0
     for x, y in loader:
         x, y = x.to(device), y.to(device)
-        with _autocast(device, precision):
+        with autocast(device, precision):
             logits = model(x)
         correct += (logits.argmax(1) == y).sum().item()
         total += len(y)
@@ -79,7 +75,7 @@ def plain_loop(
         for x, y in train:
             x, y = x.to(device), y.to(device)
             optimizer.zero_grad()
-            with _autocast(device, precision):
+            with autocast(device, precision):
                 loss = F.cross_entropy(model(x), y)
             loss.backward()
             optimizer.step()

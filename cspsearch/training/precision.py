@@ -79,8 +79,10 @@ def use_channels_last(device: str | torch.device, precision: str) -> bool:
     On CUDA, tensor cores want NHWC for convolutions in bf16. On a CPU with AVX-512, oneDNN's
     NHWC kernels skip the reorders to and from its blocked layout: measured 2026-11-29 on a
     2-core Xeon (AMX), one thread, the default space, a whole trial 1.16× faster in fp32 and
-    1.23× in bf16, accuracy equal. On an AVX2-only CPU (2-core AMD EPYC, 2026-11-25) it was
-    no faster in either precision, so it stays off there.
+    1.23× in bf16, accuracy equal (a side-by-side script, not kept; ``cspsearch bench``'s
+    ``speedup_vs_dataloader_fp32`` went from 0.95 to 1.24 on that machine with it). On an
+    AVX2-only CPU (2-core AMD EPYC, 2026-11-25) it was no faster in either precision, so it
+    stays off there.
     """
     kind = torch.device(device).type
     if kind == "cuda":

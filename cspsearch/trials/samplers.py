@@ -15,9 +15,10 @@ def tpe_startup_trials(n_trials: int) -> int:
     """Random trials before TPE starts modelling: a quarter of the study, 3 to 10.
 
     Optuna's default is 10 whatever the study's length, which makes a short study mostly random
-    search. Measured with ``cspsearch bench``'s replay (28-architecture grid, 11 trials, 60
-    seeds, paired against random search): 10 start-up trials scored the same hypervolume as
-    random (−0.002, within noise), 5 scored +0.016 (p 0.03) and 3 +0.021 (p 0.01).
+    search. Measured by ``benchmarks/tpe_startup.py`` (the bench's 28-architecture grid, 11
+    trials, 60 seeds, paired against random search): 10 start-up trials scored the same
+    hypervolume as random (−0.002, within noise), 5 scored +0.016 (p 0.03) and 3 +0.021 (p
+    0.01).
     """
     return max(3, min(10, n_trials // 4))
 
