@@ -32,6 +32,7 @@ TORCH_FREE = [  # modules that must not import torch or fvcore, directly or indi
     "cspsearch.trials.study",
     "cspsearch.trials.samplers",
     "cspsearch.trials.run",
+    "cspsearch.trials.execute",
     "cspsearch.trials.early_stop",
     "cspsearch.trials.progress",
     "cspsearch.cli",  # imports the heavy modules inside its commands: a fast --help

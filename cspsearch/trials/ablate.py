@@ -36,19 +36,16 @@ from cspsearch.trials.ablate_grid import base_params
 from cspsearch.trials.ablate_grid import cells
 from cspsearch.trials.ablate_grid import check_fixed
 from cspsearch.trials.ablate_grid import distinct
+from cspsearch.trials.execute import RunOptions
+from cspsearch.trials.execute import load_data
+from cspsearch.trials.execute import run_trials
+from cspsearch.trials.execute import run_workers
 from cspsearch.trials.run import Outcome
-from cspsearch.trials.run import RunOptions
-from cspsearch.trials.run import _load_data
-from cspsearch.trials.run import _run_trials
 from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
 from cspsearch.trials.workers import check_storage
 from cspsearch.trials.workers import default_workers
-from cspsearch.trials.workers import describe_exit
-from cspsearch.trials.workers import spawn
-from cspsearch.trials.workers import split
-from cspsearch.trials.workers import worker_args
 
 # A preset's CSP stages in the paper's ablation: CSPPeleeNet keeps stage 1 plain (an inference,
 # cspsearch/measure/ablation.py), which its compute numbers need to be comparable.
@@ -144,7 +141,7 @@ def ablate(
     name = study_name or f"{source.name}-ablation"
     if n_workers is not None:
         check_storage(storage, n_workers)
-    _load_data(space, options.device)  # a missing dataset: an error before anything is written
+    load_data(space, options.device)  # a missing dataset: an error before anything is written
     opened = open_storage(storage)
     study = open_study(space, opened, name, make_sampler("random", None, space))
     earlier = study.user_attrs.get("ablation", {}).get("bases", {})  # e.g. a smaller --top
@@ -160,14 +157,10 @@ def ablate(
     if n_workers is None:  # as for run: one single-threaded worker per core on a CPU
         n_workers = default_workers(options.device, queued)
     if n_workers <= 1 or queued == 0:
-        _run_trials(study, space, None, queued, options, live=progress)
+        run_trials(study, space, None, queued, options, live=progress)
         return Outcome(study, opened)
-    args = worker_args(name, check_storage(storage, n_workers), None, options)
-    codes = spawn(args, split(queued, n_workers))
-    for i, c in enumerate(codes):
-        if c:
-            out.console.print(f"[red]{describe_exit(i, c)}[/red]", highlight=False)
-    return Outcome(study, opened, codes)
+    shared = check_storage(storage, n_workers)
+    return Outcome(study, opened, run_workers(name, shared, None, options, queued, n_workers))
 
 
 def queue(study: optuna.Study, wanted: list[Cell]) -> int:

@@ -185,6 +185,22 @@ def run_study(
     return len(study.trials) - before
 
 
+def run_claimed(
+    study: optuna.Study,
+    objective: Callable,
+    claim: Callable[[], bool],
+    timeout: float | None,
+    callbacks: Sequence[Callable] = (),
+) -> int:
+    """Run trials, one at a time, while ``claim()`` grants one (a forked worker's share of its
+    parent's count: workers.fork) and ``timeout`` seconds have not passed; returns how many ran."""
+    start, ran = time.monotonic(), 0
+    while (timeout is None or time.monotonic() - start < timeout) and claim():
+        study.optimize(objective, n_trials=1, catch=CATCH, callbacks=list(callbacks))
+        ran += 1
+    return ran
+
+
 def join_study(
     study: optuna.Study,
     objective: Callable,

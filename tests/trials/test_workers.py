@@ -1,5 +1,6 @@
 """Several workers on one study, and workers that die: real processes, a real Journal file and a
-real PostgreSQL server (slow: each worker imports torch)."""
+real PostgreSQL server (slow: each run imports torch). Local CPU workers are forked (workers.fork):
+its own tests come first and are fast."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from cspsearch.trials import workers
 from cspsearch.trials.study import open_storage
 from tests.conftest import TINY_SPACE
 from tests.conftest import write_space
@@ -54,6 +56,37 @@ def shared_storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "journal":
         return str(tmp_path / "study.log")
     return request.getfixturevalue("postgres_url")
+
+
+def test_forked_workers_share_the_count_exactly(tmp_path: Path) -> None:
+    def target(index: int, claim: workers.Claim) -> int:
+        taken = 0
+        while claim():
+            taken += 1
+            time.sleep(0.01 * (index + 1))  # unequal trials: the quicker worker takes more
+        (tmp_path / str(index)).write_text(f"{taken} {os.environ[workers.WORKER_ID]}")
+        return 0
+
+    assert workers.fork(target, 3, 40) == [0, 0, 0]
+    taken = [(tmp_path / str(i)).read_text().split() for i in range(3)]
+    assert sum(int(n) for n, _ in taken) == 40 and [i for _, i in taken] == ["0", "1", "2"]
+    assert int(taken[0][0]) > int(taken[2][0])
+
+
+def test_forked_workers_report_their_exit_codes() -> None:
+    def target(index: int, claim: workers.Claim) -> int:
+        if index == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return 2 * index
+
+    assert workers.fork(target, 3, 1) == [0, -signal.SIGKILL, 4]
+
+
+def test_only_single_threaded_cpu_workers_are_forked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "cores", lambda: 4)
+    assert workers.can_fork("cpu", 4) and workers.can_fork("cpu", 6)
+    assert not workers.can_fork("cpu", 2)  # two threads each: a forked child would hang
+    assert not workers.can_fork("cuda", 4) and not workers.can_fork("cuda:1", 4)
 
 
 @pytest.mark.slow
@@ -140,6 +173,8 @@ def test_killed_worker_is_recovered_and_its_trial_retried(storage: str, tmp_path
     running = wait_for_running(storage, "slow")
     victim = int(running.user_attrs["worker"].rsplit(":", 1)[1])
     assert victim in children(parent.pid)
+    forked = b"\0worker\0" not in Path(f"/proc/{victim}/cmdline").read_bytes()  # `run` forked
+    assert forked == workers.can_fork("auto", 2)
     os.kill(victim, signal.SIGKILL)  # mid-trial: no chance to clean up
     output = parent.communicate(timeout=300)[0]
     assert parent.returncode == 1 and "killed by signal 9" in output

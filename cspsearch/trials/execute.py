@@ -1,0 +1,178 @@
+"""Where trials run: here, in local worker processes, or in a worker that joined from anywhere.
+
+``run_trials`` runs a study's trials in this process; ``run_workers`` starts local workers,
+forked from this process where that is safe (workers.py says when) or as ``cspsearch worker``
+processes; ``work`` is one worker: it rebuilds the space from the study, takes its own sampler
+seed and runs its share. ``load_data`` loads the dataset up front (cached for the trials).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+from rich.markup import escape
+
+from cspsearch.errors import CspSearchError
+from cspsearch.errors import DataError
+from cspsearch.errors import StudyError
+from cspsearch.space.loader import space_from_dict
+from cspsearch.space.searchspace import SearchSpace
+from cspsearch.trials import progress as out
+from cspsearch.trials.artifacts import DEFAULT_ARTIFACTS
+from cspsearch.trials.artifacts import artifact_store
+from cspsearch.trials.recovery import counted_trials
+from cspsearch.trials.samplers import make_sampler
+from cspsearch.trials.study import check_early_stop
+from cspsearch.trials.study import join_study
+from cspsearch.trials.study import open_storage
+from cspsearch.trials.study import run_claimed
+from cspsearch.trials.study import run_study
+from cspsearch.trials.study import study_fingerprint
+from cspsearch.trials.workers import WORKER_ID
+from cspsearch.trials.workers import Claim
+from cspsearch.trials.workers import can_fork
+from cspsearch.trials.workers import cpu_threads
+from cspsearch.trials.workers import describe_exit
+from cspsearch.trials.workers import device_for
+from cspsearch.trials.workers import fork
+from cspsearch.trials.workers import spawn
+from cspsearch.trials.workers import split
+from cspsearch.trials.workers import worker_args
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How trials run, wherever they run."""
+
+    device: str = "auto"
+    artifacts: Path = DEFAULT_ARTIFACTS
+    timeout: float | None = None  # seconds for the whole run
+    trial_timeout: float | None = None  # seconds per trial
+    early_stop: bool = False  # successive halving over Pareto dominance (early_stop.py)
+    trials_per_device: int = 1  # concurrent trials (worker processes) per GPU, or on the CPU
+    gradients: bool = False  # record gradient duplication per stage (measure/gradients.py)
+
+
+def run_workers(
+    name: str, storage: str, seed: int | None, options: RunOptions, todo: int, workers: int
+) -> list[int]:
+    """Run ``todo`` trials of study ``name`` in ``workers`` local processes, forked from this
+    one where that is safe, else ``cspsearch worker`` processes (workers.py); their exit codes,
+    each non-zero one reported."""
+    workers = max(1, min(workers, todo))
+    if can_fork(options.device, workers):
+        codes = fork(functools.partial(_forked, name, storage, seed, options), workers, todo)
+    else:
+        codes = spawn(worker_args(name, storage, seed, options), split(todo, workers))
+    for i, c in enumerate(codes):
+        if c:
+            out.console.print(f"[red]{describe_exit(i, c)}[/red]", highlight=False)
+    return codes
+
+
+def _forked(
+    name: str, storage: str, seed: int | None, options: RunOptions, index: int, claim: Claim
+) -> int:
+    """A forked worker: ``work`` on the trials it claims; the exit code ``cspsearch worker``
+    would end with (2 after one line for a cspsearch error, 130 after Ctrl-C)."""
+    try:
+        work(name, storage, None, seed, options, claim)
+    except CspSearchError as exc:
+        out.console.print(f"[red]error: {escape(str(exc))}[/red]", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def work(
+    study_name: str,
+    storage: str,
+    quota: int | None,
+    seed: int | None,
+    options: RunOptions,
+    claim: Claim | None = None,
+) -> None:
+    """``cspsearch worker``: join a study and run trials (``quota`` of them, or one per true
+    ``claim()``, when given)."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    opened = open_storage(storage, must_exist=True)
+    try:
+        stored = optuna.load_study(study_name=study_name, storage=opened).user_attrs
+    except KeyError:
+        raise StudyError(f"no study {study_name!r} in {storage}") from None
+    if "space" not in stored:
+        raise StudyError(f"study {study_name!r} was not made by cspsearch run")
+    space = space_from_dict(stored["space"])
+    check_early_stop(study_name, stored, options.early_stop)
+    if study_fingerprint(space, options.early_stop) != stored.get("space_fingerprint"):
+        raise StudyError(f"study {study_name!r}: its stored space does not match its fingerprint")
+    index = int(os.environ.get(WORKER_ID, "0"))
+    threads = cpu_threads()
+    if threads is not None:  # the workers of one machine share its cores
+        import torch
+
+        torch.set_num_threads(threads)
+    base_seed = seed if seed is not None else 0
+    sampler = make_sampler(
+        stored.get("sampler", "tpe"),
+        base_seed + 1000 * (index + 1),  # a seed of its own: workers must not propose alike
+        space,
+        parallel=True,
+        n_trials=stored.get("n_trials"),
+    )
+    study = optuna.load_study(study_name=study_name, storage=opened, sampler=sampler)
+    options = device_for(index, options)
+    prefix = f"[worker {index}] "
+    run_trials(study, space, None, quota, options, live=False, prefix=prefix, claim=claim)
+
+
+def run_trials(
+    study: optuna.Study,
+    space: SearchSpace,
+    total: int | None,
+    quota: int | None,
+    options: RunOptions,
+    live: bool,
+    prefix: str = "",
+    claim: Claim | None = None,
+) -> None:
+    from cspsearch.trials.early_stop import EarlyStop
+    from cspsearch.trials.objective import Objective  # torch: only where trials run
+
+    runs_here = quota if quota is not None else max(0, (total or 0) - counted_trials(study))
+    with out.RunProgress(runs_here, live=live, prefix=prefix) as progress:
+        objective = Objective(
+            space,
+            options.device,
+            on_epoch=progress.on_epoch,
+            artifacts=artifact_store(options.artifacts),
+            trial_timeout=options.trial_timeout,
+            early_stop=EarlyStop() if options.early_stop else None,
+            gradients=options.gradients,
+        )
+        timeout = options.timeout or space.timeout
+        if claim is not None:
+            run_claimed(study, objective, claim, timeout, [progress.on_trial])
+        elif total is None and quota is None:
+            join_study(study, objective, timeout, [progress.on_trial])
+        else:
+            run_study(study, objective, total or 0, timeout, [progress.on_trial], quota=quota)
+
+
+def load_data(space: SearchSpace, device: str) -> None:
+    """Load the dataset now (it is cached for the trials): a missing or corrupt one is a
+    DataError before anything is written."""
+    from cspsearch.training.device import pick_device
+    from cspsearch.training.task import get_task
+
+    try:
+        get_task(space.task).load_data(space, pick_device(device))
+    except DataError as exc:
+        if space.is_detection:  # name the space file and key that led to the data
+            raise DataError(f"{space.source}: data.path: {exc}") from None
+        raise
