@@ -2,12 +2,12 @@
 ratio of two things measured side by side in the same run (JSON + a markdown table).
 
 study.py runs the default study against a plain Optuna script (same space, trials and
-precision) and splits our trials' wall time; speed.py times our trainer against a plain
-DataLoader loop per architecture; machine.py measures the dense GEMM peak and samples GPU
-utilisation; search.py replays samplers and the early-stopping scheme against an exhaustively
-evaluated grid. bf16 is measured only where the device computes it natively (elsewhere
-``n/a``, with why). Every part is bounded in time and announced as it starts. Targets are
-checked in ``TARGETS``; a miss is reported, not hidden.
+precision) and splits our trials' wall time; ceiling.py bounds that ratio from training steps
+alone; speed.py times our trainer against a plain DataLoader loop per architecture; machine.py
+measures the dense GEMM peak and samples GPU utilisation; search.py replays samplers and the
+early-stopping scheme against an exhaustively evaluated grid. bf16 is measured only where the
+device computes it natively (elsewhere ``n/a``, with why). Every part is bounded in time and
+announced as it starts. Targets are checked in ``TARGETS``; a miss is reported, not hidden.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 import optuna
 import torch
 
+from cspsearch.bench import ceiling
 from cspsearch.bench import machine
 from cspsearch.bench import search
 from cspsearch.bench import speed
@@ -188,6 +189,8 @@ def _speed(
     with steps(f"our trainer vs a plain DataLoader loop, {len(configs)} architectures"):
         rows = speed.compare(configs, data, device, precisions, size.compare_budget_s)
     out.update(speed.summarise(rows, len(data.train_x), gemm))
+    with steps(f"one step: torch's threads vs one-thread workers at once, {len(configs)} archs"):
+        out.update(ceiling.measure(configs, data, device))
     with steps("profile of one training step"):
         for p in ("fp32", "bf16"):
             ok = p in precisions

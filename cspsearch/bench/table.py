@@ -9,6 +9,10 @@ ROWS = (
     ("trial_speedup_vs_plain_optuna", "the same per trained trial (study time ÷ trials trained)"),
     ("study_speedup_vs_plain_optuna_bf16", "the same two studies, both in bf16 (native only)"),
     ("trial_speedup_vs_plain_optuna_bf16", "per trained trial, both in bf16 (native only)"),
+    (
+        "study_speedup_ceiling",
+        "cores × plain step ÷ step of one-thread workers at once: the most workers give, fp32",
+    ),
     ("overhead_harness_fraction", "per trial, sampling, build, MACs, storage ÷ wall (median)"),
     ("overhead_evaluation_fraction", "per trial, precise BN + validation + test ÷ wall"),
     ("overhead_fraction", "per trial, everything outside optimisation steps ÷ wall"),

@@ -1,8 +1,10 @@
-"""Several worker processes on one study: quotas, spawning and waiting (no torch here).
+"""Several worker processes on one study: forking or spawning them, sharing the trials, waiting
+(torch only imported inside functions).
 
-``cspsearch run --n-workers N`` creates or resumes the study, splits the trials still to run
-into N exact quotas and starts N ``cspsearch worker`` processes, so the study ends with exactly
-the requested number of counted trials. ``cspsearch worker`` without a quota joins a study
+``cspsearch run --n-workers N`` creates or resumes the study and starts N local workers that
+share the trials still to run (forked: one count they take from; spawned ``cspsearch worker``
+processes: N exact quotas), so the study ends with exactly the requested number of counted
+trials. ``cspsearch worker`` without a quota joins a study
 from any machine and runs trials while the study holds fewer than its target (workers joining
 at the same moment can each start one trial past it).
 On a CPU the default is one single-threaded worker per core (``default_workers``): these

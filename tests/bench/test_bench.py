@@ -37,6 +37,7 @@ KEYS = (
     "trial_speedup_vs_plain_optuna",
     "study_speedup_vs_plain_optuna_bf16",
     "trial_speedup_vs_plain_optuna_bf16",
+    "study_speedup_ceiling",
     "plain_optuna",
     "our_study",
     "overhead_fraction",
@@ -82,6 +83,8 @@ def test_tiny_bench_writes_every_key(tiny_space_file: Path, tmp_path: Path) -> N
     assert result["plain_optuna"]["mean_macs_trained"] > 0  # what each side chose to train
     assert result["our_study"]["mean_macs_trained"] > 0
     assert result["study_speedup_vs_plain_optuna"] > 0
+    assert result["study_speedup_ceiling"] > 0  # steps of forked one-thread workers at once
+    assert len(result["ceiling_steps"]["architectures"]) == TINY["compared"]
     assert 0 < result["overhead_harness_fraction"] < 1
     assert result["grid_size"] == 7 and result["trials_fraction"] == pytest.approx(2 / 7)
     # (≤ 1 up to rounding: on this tiny grid the cheapest architecture is the whole front)
