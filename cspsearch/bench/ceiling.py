@@ -82,8 +82,10 @@ def measure(
     rows = []
     for model_cfg, train_cfg, _ in configs:
         x, y = data.train_x[: train_cfg.batch_size], data.train_y[: train_cfg.batch_size]
-        plain = step_ms(model_cfg, x, y, channels_last=False)  # torch's default threads
-        ours = parallel_step_ms(model_cfg, x, y, workers)
+        # plain, ours, ours, plain: a drift in the machine's speed cancels (bench/study.py)
+        first = step_ms(model_cfg, x, y, channels_last=False)  # torch's default threads
+        ours = statistics.fmean(parallel_step_ms(model_cfg, x, y, workers) for _ in range(2))
+        plain = (first + step_ms(model_cfg, x, y, channels_last=False)) / 2
         rows.append(
             {"plain_step_ms": plain, "worker_step_ms": ours, "ceiling": workers * plain / ours}
         )

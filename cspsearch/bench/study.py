@@ -1,7 +1,14 @@
 """The default study against the plain Optuna script, side by side in the same run: the same space,
 trial count and precision (fp32; again in bf16 where it is native), each timed from start to
-finish; and, from our trials' own records, where a trial's wall time goes (harness, evaluation,
-steps)."""
+finish, in the order plain, ours, ours, plain; and, from our trials' own records, where a
+trial's wall time goes (harness, evaluation, steps).
+
+Why that order: these machines are shared, and the same plain study (its seeded TPE trains the
+same architectures every time) took 49 s in one bench run and 66 s in another ten minutes
+apart on the same 2-core VM; one thread's step time moved between 65 and 120 ms within a
+minute. Timing each side twice, symmetrically, cancels a drift that is linear in time and shows
+the rest: ``plain_optuna.runs_wall_s`` holds the two timings of identical work.
+"""
 
 from __future__ import annotations
 
@@ -52,10 +59,18 @@ def our_study(
 def compare_studies(
     space: SearchSpace, n_trials: int, device: str, folder: Path, precision: str = "fp32"
 ) -> tuple[dict[str, Any], list[optuna.trial.FrozenTrial]]:
-    """Both studies in ``precision``, the plain script first; speed-ups for the study and per
-    trained trial, where our trial time goes, and our trained trials."""
-    plain = plain_optuna_study(space, n_trials, device, precision)
-    ours, trained = our_study(space, n_trials, device, folder, precision)
+    """Both studies in ``precision``, plain, ours, ours, plain (see the module docstring);
+    speed-ups for the study and per trained trial over both runs of each side, where our trial
+    time goes, and our trained trials."""
+    plain_runs = [plain_optuna_study(space, n_trials, device, precision)]
+    ours_runs, trained = [], []
+    for run in ("a", "b"):
+        (folder / run).mkdir(parents=True, exist_ok=True)
+        figures, run_trained = our_study(space, n_trials, device, folder / run, precision)
+        ours_runs.append(figures)
+        trained += run_trained
+    plain_runs.append(plain_optuna_study(space, n_trials, device, precision))
+    plain, ours = _pooled(plain_runs), _pooled(ours_runs)
     per_plain = plain["wall_s"] / max(1, plain["trained"])
     per_ours = ours["wall_s"] / max(1, ours["trained"])
     figures = {
@@ -66,6 +81,23 @@ def compare_studies(
         **overhead(trained),
     }
     return figures, trained
+
+
+def _pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs of one side as one: summed time and trials, each run's wall time, the mean
+    MACs of every trained trial."""
+    trained = sum(r["trained"] for r in runs)
+    macs = sum((r["mean_macs_trained"] or 0) * r["trained"] for r in runs)
+    pooled = {
+        "wall_s": sum(r["wall_s"] for r in runs),
+        "runs_wall_s": [r["wall_s"] for r in runs],
+        "trials": sum(r["trials"] for r in runs),
+        "trained": trained,
+        "mean_macs_trained": macs / trained if trained else None,
+    }
+    if "workers" in runs[0]:
+        pooled["workers"] = max(r["workers"] for r in runs)
+    return pooled
 
 
 def overhead(trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any]:

@@ -39,6 +39,12 @@ def _show(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _runs(side: dict[str, Any]) -> str:
+    """Each run's wall time, when a side ran more than once (bench/study.py says why)."""
+    runs = side.get("runs_wall_s", [])
+    return f" ({' + '.join(f'{w:.1f}' for w in runs)})" if len(runs) > 1 else ""
+
+
 def _macs(mean: float | None) -> str:
     return "" if mean is None else f", mean {mean / 1e6:.2f} MMACs a trained trial"
 
@@ -58,7 +64,7 @@ def markdown(result: dict[str, Any]) -> str:
             r = result[name]
             extra = f", {r['workers']} worker(s)" if "workers" in r else ""
             lines.append(
-                f"| {name.replace('_', ' ')} | {r['wall_s']:.1f} s, {r['trained']} of "
+                f"| {name.replace('_', ' ')} | {r['wall_s']:.1f} s{_runs(r)}, {r['trained']} of "
                 f"{r['trials']} trials trained, {r['per_trained_trial_s']:.2f} s each{extra}"
                 f"{_macs(r.get('mean_macs_trained'))} "
                 f"| the study comparison's two sides{', bf16' if 'bf16' in name else ', fp32'} |"
