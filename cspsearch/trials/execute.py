@@ -63,7 +63,9 @@ def run_workers(
     """Run ``todo`` trials of study ``name`` in ``workers`` local processes, forked from this
     one where that is safe, else ``cspsearch worker`` processes (workers.py); their exit codes,
     each non-zero one reported."""
-    workers = max(1, min(workers, todo))
+    if todo <= 0:
+        return []
+    workers = min(workers, todo)
     if can_fork(options.device, workers):
         codes = fork(functools.partial(_forked, name, storage, seed, options), workers, todo)
     else:
