@@ -5,8 +5,9 @@ On a CPU with N cores a plain script trains one network at a time with torch's N
 cspsearch/training/precision.py). For the same architectures, this times one fp32 training step
 both ways in the same run: the plain step, and the step of N forked single-threaded processes
 stepping at the same moment (they share memory bandwidth and caches, as real workers do).
-N × plain step ÷ worker step bounds the study speed-up at equal precision that parallel workers
-give, before evaluation, harness and the samplers' choices (study.py measures whole studies).
+N × plain step ÷ worker step is what parallel workers give at equal precision from optimisation
+steps alone: evaluation, harness, the plain script's DataLoader and the samplers' choices are not
+in it (study.py measures whole studies, which can land a little either side of it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from cspsearch.classification.data import Dataset
 from cspsearch.models import build_model
 from cspsearch.space.configs import ModelConfig
 from cspsearch.space.configs import TrainConfig
+from cspsearch.training.loop import make_optimizer
 from cspsearch.training.precision import use_channels_last
 from cspsearch.trials.workers import can_fork
 from cspsearch.trials.workers import cores
@@ -30,13 +32,16 @@ from cspsearch.trials.workers import cores
 WARMUP, STEPS = 3, 20
 
 
-def step_ms(config: ModelConfig, x: torch.Tensor, y: torch.Tensor, channels_last: bool) -> float:
-    """Mean time of one fp32 AdamW step of a fresh ``config`` network on one batch, in ms."""
+def step_ms(
+    config: ModelConfig, train: TrainConfig, x: torch.Tensor, y: torch.Tensor, channels_last: bool
+) -> float:
+    """Mean time of one fp32 step of a fresh ``config`` network (the trainer's optimiser) on one
+    batch, in ms."""
     torch.manual_seed(0)
     model = build_model(config)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    optimizer = make_optimizer(model, train, torch.device("cpu"))
 
     def step() -> None:
         loss = F.cross_entropy(model(x), y)
@@ -52,7 +57,9 @@ def step_ms(config: ModelConfig, x: torch.Tensor, y: torch.Tensor, channels_last
     return (time.perf_counter() - start) / STEPS * 1000
 
 
-def parallel_step_ms(config: ModelConfig, x: torch.Tensor, y: torch.Tensor, workers: int) -> float:
+def parallel_step_ms(
+    config: ModelConfig, train: TrainConfig, x: torch.Tensor, y: torch.Tensor, workers: int
+) -> float:
     """Mean step time of ``workers`` forked single-threaded processes stepping at once."""
     context = multiprocessing.get_context("fork")
     results, start = context.Queue(), context.Barrier(workers)
@@ -61,7 +68,7 @@ def parallel_step_ms(config: ModelConfig, x: torch.Tensor, y: torch.Tensor, work
     def child() -> None:
         torch.set_num_threads(1)  # before any torch work (cspsearch/trials/workers.py says why)
         start.wait()
-        results.put(step_ms(config, x, y, channels_last))
+        results.put(step_ms(config, train, x, y, channels_last))
 
     procs = [context.Process(target=child) for _ in range(workers)]
     for p in procs:
@@ -83,9 +90,11 @@ def measure(
     for model_cfg, train_cfg, _ in configs:
         x, y = data.train_x[: train_cfg.batch_size], data.train_y[: train_cfg.batch_size]
         # plain, ours, ours, plain: a drift in the machine's speed cancels (bench/study.py)
-        first = step_ms(model_cfg, x, y, channels_last=False)  # torch's default threads
-        ours = statistics.fmean(parallel_step_ms(model_cfg, x, y, workers) for _ in range(2))
-        plain = (first + step_ms(model_cfg, x, y, channels_last=False)) / 2
+        first = step_ms(model_cfg, train_cfg, x, y, channels_last=False)  # torch's threads
+        ours = statistics.fmean(
+            parallel_step_ms(model_cfg, train_cfg, x, y, workers) for _ in range(2)
+        )
+        plain = (first + step_ms(model_cfg, train_cfg, x, y, channels_last=False)) / 2
         rows.append(
             {"plain_step_ms": plain, "worker_step_ms": ours, "ceiling": workers * plain / ours}
         )

@@ -11,7 +11,7 @@ ROWS = (
     ("trial_speedup_vs_plain_optuna_bf16", "per trained trial, both in bf16 (native only)"),
     (
         "study_speedup_ceiling",
-        "cores × plain step ÷ step of one-thread workers at once: the most workers give, fp32",
+        "cores × plain step ÷ step of one-thread workers at once: steps alone, fp32",
     ),
     ("overhead_harness_fraction", "per trial, sampling, build, MACs, storage ÷ wall (median)"),
     ("overhead_evaluation_fraction", "per trial, precise BN + validation + test ÷ wall"),

@@ -193,7 +193,8 @@ def run_claimed(
     callbacks: Sequence[Callable] = (),
 ) -> int:
     """Run trials, one at a time, while ``claim()`` grants one (a forked worker's share of its
-    parent's count: workers.fork) and ``timeout`` seconds have not passed; returns how many ran."""
+    parent's count, workers.fork; room under the study's target, join_study) and ``timeout``
+    seconds have not passed; returns how many ran."""
     start, ran = time.monotonic(), 0
     while (timeout is None or time.monotonic() - start < timeout) and claim():
         study.optimize(objective, n_trials=1, catch=CATCH, callbacks=list(callbacks))
@@ -209,14 +210,13 @@ def join_study(
 ) -> int:
     """Run trials, one at a time, while the study holds fewer than its target (set by
     ``run_study``) counted or running trials; returns how many ran."""
-    target, start, ran = int(study.user_attrs.get("n_trials", 0)), time.monotonic(), 0
-    while timeout is None or time.monotonic() - start < timeout:
+    target = int(study.user_attrs.get("n_trials", 0))
+
+    def below_target() -> bool:
         running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
-        if counted_trials(study) + running >= target:
-            break
-        study.optimize(objective, n_trials=1, catch=CATCH, callbacks=list(callbacks))
-        ran += 1
-    return ran
+        return counted_trials(study) + running < target
+
+    return run_claimed(study, objective, below_target, timeout, callbacks)
 
 
 def list_studies(storage: optuna.storages.BaseStorage) -> list[str]:
