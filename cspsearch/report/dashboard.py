@@ -13,20 +13,39 @@ import optuna
 
 from cspsearch.trials.artifacts import artifact_store
 
+# optuna-dashboard's own storage format for a study's figures (its save_plotly_graph_object):
+# the figure's JSON in chunks of at most 2045 characters, study system attributes
+# "dashboard:plot_data:<id>:<i>".
+PLOT_DATA = "dashboard:plot_data:"
+CHUNK = 2045
+
 
 def publish_figures(study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
     """Save the annotated Pareto front and the hypervolume history to the study."""
-    from optuna_dashboard import save_plotly_graph_object
-
     from cspsearch.report import collect
     from cspsearch.report.figures import hypervolume_figure
     from cspsearch.report.figures import pareto_figure
 
-    data = collect(storage, study.study_name)
+    data = collect(storage, study.study_name, importances=False)  # not drawn here
     if not any(r.evaluated for r in data.rows):
         return
-    save_plotly_graph_object(study, pareto_figure([data], "macs"), graph_object_id="pareto")
-    save_plotly_graph_object(study, hypervolume_figure([data]), graph_object_id="hypervolume")
+    save_figure(study, "pareto", pareto_figure([data], "macs").to_json())
+    save_figure(study, "hypervolume", hypervolume_figure([data]).to_json())
+
+
+def save_figure(study: optuna.Study, graph_id: str, figure_json: str) -> None:
+    """What optuna_dashboard.save_plotly_graph_object stores, written without importing
+    optuna_dashboard. NOTE: its package imports optuna.importance and with it scikit-learn
+    (1.4 s measured at the end of every run); tests/report/test_dashboard.py checks that the
+    dashboard serves both figures."""
+    storage, study_id = study._storage, study._study_id
+    key = f"{PLOT_DATA}{graph_id}:"
+    chunks = [figure_json[i : i + CHUNK] for i in range(0, len(figure_json), CHUNK)]
+    for i, chunk in enumerate(chunks):
+        storage.set_study_system_attr(study_id, f"{key}{i}", chunk)
+    stored = storage.get_study_system_attrs(study_id)
+    for i in range(len(chunks), sum(k.startswith(key) for k in stored)):  # a longer old figure
+        storage.set_study_system_attr(study_id, f"{key}{i}", "")
 
 
 def serve(

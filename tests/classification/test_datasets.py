@@ -4,6 +4,8 @@ pickles and an image folder of PNG files; each trains end to end through the CLI
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +72,30 @@ def make_imagefolder(folder: Path, per_class: int = 12) -> Path:
                 folder / name / f"{index}_{i}.png"
             )
     return folder
+
+
+def test_digits_read_from_the_bundled_file_as_load_digits_reads_it(monkeypatch) -> None:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    direct = read("digits", "", 16)
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)  # the fallback
+    fallback = read("digits", "", 16)
+    for raw in (direct, fallback):
+        assert raw.images.shape == (1797, 8, 8, 1) and raw.images.dtype == np.float32
+        assert np.array_equal(raw.images[..., 0] * 16, digits.images)
+        assert np.array_equal(raw.labels, digits.target) and raw.num_classes == 10
+
+
+def test_digits_are_read_without_importing_sklearn() -> None:
+    code = (
+        "import sys; from cspsearch.classification.readers import read; "
+        "read('digits', '', 16); print(any(m.startswith('sklearn') for m in sys.modules))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip() == "False"
 
 
 def test_cifar10_keeps_its_official_test_split(tmp_path: Path) -> None:

@@ -156,3 +156,19 @@ def test_a_detection_trial_uploads_its_ap_curves() -> None:
         "1,0.1,0.05,9",
         "2,0.4,0.2,5",
     ]
+
+
+def test_saved_figures_read_back_through_optuna_dashboard(tmp_path: Path) -> None:
+    import optuna
+    from optuna_dashboard._custom_plot_data import get_plotly_graph_objects
+
+    from cspsearch.report.dashboard import save_figure
+
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}")
+    long = json.dumps({"data": [{"x": list(range(3000))}]})  # several chunks
+    short = json.dumps({"data": [{"x": [1, 2]}]})
+    save_figure(study, "pareto", long)
+    save_figure(study, "hypervolume", long)
+    save_figure(study, "pareto", short)  # overwrites a longer figure
+    stored = get_plotly_graph_objects(study._storage.get_study_system_attrs(study._study_id))
+    assert stored == {"pareto": short, "hypervolume": long}
