@@ -133,6 +133,8 @@ def test_collect_counts_each_architecture_once_and_stopped_ones_apart(tmp_path: 
     _study(storage, "mixed", TRIALS + extra)
     clean, mixed = collect(storage, "clean"), collect(storage, "mixed")
     assert mixed.importances == clean.importances and clean.importances
+    without = collect(storage, "clean", importances=False)  # what a run's figures read
+    assert without.importances == {} and without.rows == clean.rows
     front = [r.number for r in mixed.rows if r.pareto]
     assert front == [r.number for r in clean.rows if r.pareto] and 10 not in front
     assert factor_tables(mixed.rows) == factor_tables(clean.rows)
