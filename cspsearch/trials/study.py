@@ -13,8 +13,10 @@ full-length and partial results never mix in one study.
 
 from __future__ import annotations
 
+import atexit
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,7 +71,23 @@ def _sqlite(url: str) -> optuna.storages.RDBStorage:
     with storage.engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # kept in the file from now on
     _immediate_transactions(storage.engine)
+    _close_at_exit(storage.engine)
     return storage
+
+
+def _close_at_exit(engine: Any) -> None:
+    """Close the engine's connections at exit: closing the last one folds SQLite's WAL into the
+    database file and removes it, so the .db alone holds the study when copied. The CLI ends
+    without the interpreter's teardown that would otherwise close them
+    (cspsearch/cli/__init__.py); a weak reference, so tests' storages still close when freed."""
+    ref = weakref.ref(engine)
+
+    def close() -> None:
+        alive = ref()
+        if alive is not None:
+            alive.dispose()
+
+    atexit.register(close)
 
 
 def _immediate_transactions(engine: Any) -> None:

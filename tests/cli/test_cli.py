@@ -137,6 +137,35 @@ def test_help_is_quick_and_does_not_import_torch() -> None:
     assert time.perf_counter() - start < 5  # generous: the promise is < 1 s, CI machines vary
 
 
+def test_the_command_ends_at_once_and_leaves_a_complete_database(
+    tiny_space_file: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "run.db"
+    args = ["run", "--space", str(tiny_space_file), "--n-trials", "2", "--storage"]
+    done = subprocess.run(
+        [sys.executable, "-m", "cspsearch", *args, f"sqlite:///{db}", "--n-workers", "1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 trials (2 complete" in done.stderr  # flushed before the process ended
+    # The WAL was folded into the file: the .db alone, copied, holds both trials.
+    assert not db.with_name("run.db-wal").exists()
+    copy = tmp_path / "copy" / "run.db"
+    copy.parent.mkdir()
+    copy.write_bytes(db.read_bytes())
+    (name,) = optuna.get_all_study_names(f"sqlite:///{copy}")
+    assert len(optuna.load_study(study_name=name, storage=f"sqlite:///{copy}").trials) == 2
+    bad = subprocess.run(
+        [sys.executable, "-m", "cspsearch", "run", "--space", str(tmp_path / "missing.yaml")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert bad.returncode == 2 and "missing.yaml" in bad.stderr  # exit codes pass through
+
+
 def test_report_overlays_two_studies(tiny_space_file: Path, storage_url: str) -> None:
     for name in ("a", "b"):
         code, _, err = invoke(
