@@ -91,10 +91,15 @@ def plain_loop(
 
 
 def plain_optuna_study(
-    space: SearchSpace, n_trials: int, device: str, precision: str = "fp32"
+    space: SearchSpace,
+    n_trials: int,
+    device: str,
+    precision: str = "fp32",
+    replay: list[dict] | None = None,
 ) -> dict:
     """Run the plain script for ``n_trials`` trials in ``precision``; its wall time (data
-    loading included) and how many trials it trained."""
+    loading included) and how many trials it trained. With ``replay`` (trials' parameters) it
+    trains exactly those, in order, one trial each (enqueued: ``trial.suggest_*`` returns them)."""
     from fvcore.nn import FlopCountAnalysis
 
     start = time.perf_counter()
@@ -117,11 +122,13 @@ def plain_optuna_study(
     study = optuna.create_study(
         directions=["maximize", "minimize"], sampler=optuna.samplers.TPESampler(seed=0)
     )
-    study.optimize(objective, n_trials=n_trials)
+    for params in replay or []:
+        study.enqueue_trial(params)
+    study.optimize(objective, n_trials=len(replay) if replay is not None else n_trials)
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     return {
         "wall_s": time.perf_counter() - start,
-        "trials": n_trials,
+        "trials": len(study.trials),
         "trained": len(done),
         "mean_macs_trained": statistics.fmean(t.values[1] for t in done) if done else None,
     }

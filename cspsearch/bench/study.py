@@ -8,6 +8,11 @@ same architectures every time) took 49 s in one bench run and 66 s in another te
 apart on the same 2-core VM; one thread's step time moved between 65 and 120 ms within a
 minute. Timing each side twice, symmetrically, cancels a drift that is linear in time and shows
 the rest: ``plain_optuna.runs_wall_s`` holds the two timings of identical work.
+
+The two sides train different architectures (ours: which worker finishes first steers TPE), so
+with ``same_architectures`` the plain script also replays our first study's trials (their
+parameters, in order) right after it: plain, ours, replay, ours, plain. That pair is the
+speed-up at equal work; the plain side's figures stay symmetric around it.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ def our_study(
     space: SearchSpace, n_trials: int, device: str, folder: Path, precision: str = "fp32"
 ) -> tuple[dict[str, Any], list[optuna.trial.FrozenTrial]]:
     """``cspsearch run`` as a user runs it (default workers, SQLite storage, artifacts, the
-    baseline first), in ``precision`` like the plain script; its wall time and trained trials."""
+    baseline first), in ``precision`` like the plain script; its wall time and complete trials."""
     options = RunOptions(device=device, artifacts=folder / "artifacts")
     start = time.perf_counter()
     outcome = run_search(
@@ -38,9 +43,7 @@ def our_study(
     )  # fmt: skip
     wall = time.perf_counter() - start
     done = outcome.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    trained = [
-        t for t in done if t.user_attrs.get("trained") and "duplicate_of" not in t.user_attrs
-    ]
+    trained = _trained(done)
     workers = len({t.user_attrs.get("worker") for t in done})
     figures = {
         "wall_s": wall,
@@ -53,34 +56,51 @@ def our_study(
         if trained
         else None,
     }
-    return figures, trained
+    return figures, done
 
 
 def compare_studies(
-    space: SearchSpace, n_trials: int, device: str, folder: Path, precision: str = "fp32"
+    space: SearchSpace,
+    n_trials: int,
+    device: str,
+    folder: Path,
+    precision: str = "fp32",
+    same_architectures: bool = False,
 ) -> tuple[dict[str, Any], list[optuna.trial.FrozenTrial]]:
-    """Both studies in ``precision``, plain, ours, ours, plain (see the module docstring);
-    speed-ups for the study and per trained trial over both runs of each side, where our trial
-    time goes, and our trained trials."""
+    """Both studies in ``precision``, plain, ours, ours, plain (see the module docstring; with
+    ``same_architectures`` the replay pair too); speed-ups for the study and per trained trial
+    over both runs of each side, where our trial time goes, and our trained trials."""
     plain_runs = [plain_optuna_study(space, n_trials, device, precision)]
-    ours_runs, trained = [], []
+    ours_runs, trained, figures = [], [], {}
     for run in ("a", "b"):
         (folder / run).mkdir(parents=True, exist_ok=True)
-        figures, run_trained = our_study(space, n_trials, device, folder / run, precision)
-        ours_runs.append(figures)
-        trained += run_trained
+        ours, done = our_study(space, n_trials, device, folder / run, precision)
+        ours_runs.append(ours)
+        trained += _trained(done)
+        if same_architectures and run == "a":
+            params = [t.params for t in sorted(done, key=lambda t: t.number)]
+            replay = plain_optuna_study(space, n_trials, device, precision, replay=params)
+            figures["study_speedup_same_architectures"] = replay["wall_s"] / ours["wall_s"]
+            figures["same_architectures"] = {"plain_replay": replay, "ours": ours}
     plain_runs.append(plain_optuna_study(space, n_trials, device, precision))
     plain, ours = _pooled(plain_runs), _pooled(ours_runs)
     per_plain = plain["wall_s"] / max(1, plain["trained"])
     per_ours = ours["wall_s"] / max(1, ours["trained"])
-    figures = {
-        "study_speedup_vs_plain_optuna": plain["wall_s"] / ours["wall_s"],
-        "trial_speedup_vs_plain_optuna": per_plain / per_ours,
-        "plain_optuna": {**plain, "per_trained_trial_s": per_plain},
-        "our_study": {**ours, "per_trained_trial_s": per_ours},
-        **overhead(trained),
-    }
+    figures.update(
+        {
+            "study_speedup_vs_plain_optuna": plain["wall_s"] / ours["wall_s"],
+            "trial_speedup_vs_plain_optuna": per_plain / per_ours,
+            "plain_optuna": {**plain, "per_trained_trial_s": per_plain},
+            "our_study": {**ours, "per_trained_trial_s": per_ours},
+            **overhead(trained),
+        }
+    )
     return figures, trained
+
+
+def _trained(done: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
+    """The trials that trained (not over budget, not a reused duplicate)."""
+    return [t for t in done if t.user_attrs.get("trained") and "duplicate_of" not in t.user_attrs]
 
 
 def _pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -7,6 +7,10 @@ from typing import Any
 ROWS = (
     ("study_speedup_vs_plain_optuna", "plain Optuna script's study time ÷ our default study's"),
     ("trial_speedup_vs_plain_optuna", "the same per trained trial (study time ÷ trials trained)"),
+    (
+        "study_speedup_same_architectures",
+        "the plain script replaying our first study's trials ÷ that study: equal work, fp32",
+    ),
     ("study_speedup_vs_plain_optuna_bf16", "the same two studies, both in bf16 (native only)"),
     ("trial_speedup_vs_plain_optuna_bf16", "per trained trial, both in bf16 (native only)"),
     (
@@ -69,6 +73,14 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{_macs(r.get('mean_macs_trained'))} "
                 f"| the study comparison's two sides{', bf16' if 'bf16' in name else ', fp32'} |"
             )
+    same = result.get("same_architectures")
+    if same:
+        replay, ours = same["plain_replay"], same["ours"]
+        lines.append(
+            f"| plain replay of our first study | {replay['wall_s']:.1f} s against "
+            f"{ours['wall_s']:.1f} s, {replay['trained']} and {ours['trained']} trials trained"
+            f"{_macs(replay.get('mean_macs_trained'))} | the same architectures, fp32 |"
+        )
     for name in ("tpe", "nsga2"):
         test = result.get(f"{name}_vs_random")
         if test:

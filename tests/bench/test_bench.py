@@ -38,6 +38,7 @@ KEYS = (
     "study_speedup_vs_plain_optuna_bf16",
     "trial_speedup_vs_plain_optuna_bf16",
     "study_speedup_ceiling",
+    "study_speedup_same_architectures",
     "plain_optuna",
     "our_study",
     "overhead_fraction",
@@ -85,6 +86,10 @@ def test_tiny_bench_writes_every_key(tiny_space_file: Path, tmp_path: Path) -> N
     assert result["plain_optuna"]["mean_macs_trained"] > 0  # what each side chose to train
     assert result["our_study"]["mean_macs_trained"] > 0
     assert result["study_speedup_vs_plain_optuna"] > 0
+    # The plain script replayed our first study's trials: the same architectures, equal work.
+    same = result["same_architectures"]
+    assert same["plain_replay"]["trials"] == same["ours"]["trials"] > 0
+    assert result["study_speedup_same_architectures"] > 0
     assert result["study_speedup_ceiling"] > 0  # steps of forked one-thread workers at once
     assert len(result["ceiling_steps"]["architectures"]) == TINY["compared"]
     assert 0 < result["overhead_harness_fraction"] < 1
@@ -101,6 +106,7 @@ def test_tiny_bench_writes_every_key(tiny_space_file: Path, tmp_path: Path) -> N
         assert result["study_speedup_vs_plain_optuna_bf16"] > 0
     table = out.with_suffix(".md").read_text(encoding="utf-8")
     assert "| `study_speedup_vs_plain_optuna` |" in table and "plain optuna |" in table
+    assert "| plain replay of our first study |" in table
 
 
 def test_reference_point_makes_a_trivial_front_score_low() -> None:
