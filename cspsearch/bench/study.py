@@ -12,7 +12,9 @@ the rest: ``plain_optuna.runs_wall_s`` holds the two timings of identical work.
 The two sides train different architectures (ours: which worker finishes first steers TPE), so
 with ``same_architectures`` the plain script also replays our first study's trials (their
 parameters, in order) right after it: plain, ours, replay, ours, plain. That pair is the
-speed-up at equal work; the plain side's figures stay symmetric around it.
+speed-up at equal work; the plain side's figures stay symmetric around it. A duplicate our study
+reused, or an over-budget one, is trained again or pruned by the plain script as it would be
+in its own study: the table shows both sides' trained counts.
 """
 
 from __future__ import annotations

@@ -15,9 +15,10 @@ workers on several machines need PostgreSQL (or a Journal file on a shared disk)
 
 Local CPU workers of one thread each are forked from the process that already imported torch
 and loaded the dataset (``fork``), instead of starting ``cspsearch worker`` afresh: a new
-interpreter spent ~4 s importing torch and scikit-learn and reading the dataset before its
-first trial (measured 2026-11-29, 2 cores: a 16-trial study started training 3.9 s after it
-began, and each worker's first trial took 2.3 s longer than its others). Forked workers take
+interpreter spent ~4 s importing torch and scikit-learn (no longer imported: readers.py) and
+reading the dataset before its first trial (measured 2026-11-29, 2 cores: a 16-trial study
+started training 3.9 s after it began, and each worker's first trial took 2.3 s longer than
+its others). Forked workers take
 trials from one shared count, so a worker that drew cheap trials takes more of them and the
 study does not wait on the slowest quota. Only single-threaded CPU workers are forked: a forked
 child that uses OpenMP with more than one thread after its parent did hangs (GNU OpenMP), and
