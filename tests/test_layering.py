@@ -20,6 +20,7 @@ LAYERS = [
     {"classification", "detection"},  # the tasks
     {"trials"},
     {"report"},
+    {"ablate"},  # the controlled experiment: it uses the search report's pieces
     {"bench"},
     {"cli"},
 ]
@@ -29,6 +30,14 @@ TORCH_FREE = [  # modules that must not import torch or fvcore, directly or indi
     "cspsearch.stats",
     "cspsearch.space",
     "cspsearch.report",
+    "cspsearch.ablate.grid",
+    "cspsearch.ablate.csp_grid",
+    "cspsearch.ablate.detector_grid",
+    "cspsearch.ablate.read",
+    "cspsearch.ablate.tables",
+    "cspsearch.ablate.text",
+    "cspsearch.ablate.figures",
+    "cspsearch.ablate.page",
     "cspsearch.trials.study",
     "cspsearch.trials.samplers",
     "cspsearch.trials.run",

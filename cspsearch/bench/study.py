@@ -40,9 +40,14 @@ def our_study(
     options = RunOptions(device=device, artifacts=folder / "artifacts")
     start = time.perf_counter()
     outcome = run_search(
-        space, n_trials, f"sqlite:///{folder / 'bench.db'}", "bench", None, None, None, None,
-        {"precision": precision}, options, progress=False,
-    )  # fmt: skip
+        space,
+        n_trials=n_trials,
+        storage=f"sqlite:///{folder / 'bench.db'}",
+        study_name="bench",
+        overrides={"precision": precision},
+        options=options,
+        progress=False,
+    )
     wall = time.perf_counter() - start
     done = outcome.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     trained = _trained(done)

@@ -1,4 +1,4 @@
-"""``cspsearch ablate``: a thin command over cspsearch.trials.ablate, then the Table 1 report."""
+"""``cspsearch ablate``: a thin command over cspsearch.ablate (run.py), then its tables, page."""
 
 from __future__ import annotations
 
@@ -23,13 +23,16 @@ def ablate(
     seeds: int = typer.Option(3, min=1, help="Seeds per variant (paired across variants)."),
     epochs: int | None = typer.Option(None, min=1, help="Override train.epochs."),
     fusion: str | None = typer.Option(
-        None, help="Fusions of the grid (none is added). Default first,last,full."
+        None, help="Fusions of the grid (none is added). Default: every CSP fusion."
     ),
     split_ratio: str | None = typer.Option(
-        None, help="γ values of the grid, in (0, 1). Default 0.25,0.5,0.75."
+        None, help="γ values of the grid, in (0, 1). Default: the grid's (0.25, 0.5, 0.75)."
     ),
     n_workers: int | None = typer.Option(
         None, min=1, help="Worker processes (default: one per core on a CPU, 1 on a GPU)."
+    ),
+    trials_per_device: int = typer.Option(
+        1, min=1, help="K concurrent trials (worker processes) per GPU, or on the CPU."
     ),
     study_name: str | None = typer.Option(None, help="Default: STUDY-ablation / NAME-ablation."),
     device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda, cuda:K."),
@@ -43,44 +46,47 @@ def ablate(
     """Controlled CSP ablation: every fusion × γ (and none) on a few fixed bases, S seeds each;
     for a detection study, the necks fpn/gfm/efm and EFM's options on the fixed backbone."""
     with user_errors():
+        from cspsearch.ablate.page import write_ablation_report
+        from cspsearch.ablate.read import read_ablation
+        from cspsearch.ablate.run import ablate as run_ablation
+        from cspsearch.ablate.run import check_options
+        from cspsearch.ablate.run import choose_grid
+        from cspsearch.ablate.run import from_space
+        from cspsearch.ablate.run import from_study
+        from cspsearch.ablate.text import format_study
         from cspsearch.errors import SpaceError
-        from cspsearch.report.ablation_study import read_ablation
-        from cspsearch.report.ablation_text import format_study
+        from cspsearch.report import report_path
         from cspsearch.trials import progress as console
-        from cspsearch.trials.ablate import ablate as run_ablation
-        from cspsearch.trials.ablate import from_space
-        from cspsearch.trials.ablate import from_study
-        from cspsearch.trials.ablate_detector import make_detector_grid
-        from cspsearch.trials.ablate_grid import make_grid
-        from cspsearch.trials.run import RunOptions
+        from cspsearch.trials.execute import RunOptions
         from cspsearch.trials.study import open_storage
         from cspsearch.trials.workers import check_storage
 
         if (study is None) == (space is None):
             raise SpaceError("give a STUDY or --space FILE|PRESET (one of them)")
-        fusions, ratios = fusion or "first,last,full", split_ratio or "0.25,0.5,0.75"
-        grid = make_grid(_words(fusions), _numbers(ratios), seeds)  # checked before anything
+        fusions = None if fusion is None else _words(fusion)
+        ratios = None if split_ratio is None else _numbers(split_ratio)
+        check_options(fusions=fusions, ratios=ratios, seeds=seeds)  # before anything is read
         if n_workers is not None:
             check_storage(storage, n_workers)  # before any training
-        options = RunOptions(device, artifacts, None, trial_timeout, gradients=gradients)
+        options = RunOptions(
+            device=device,
+            artifacts=artifacts,
+            trial_timeout=trial_timeout,
+            trials_per_device=trials_per_device,
+            gradients=gradients,
+        )
         if study is not None:
             source = from_study(open_storage(storage, must_exist=True), study, top, trial)
         else:
             source = from_space(space or "")
-        detection = source.space.is_detection
-        if detection and (fusion is not None or split_ratio is not None):
-            raise SpaceError(
-                f"--fusion/--split-ratio: {source.name} is a detection study; its ablation "
-                "varies the neck (fpn, gfm, efm and EFM's options) on the fixed backbone"
-            )
-        chosen = make_detector_grid(seeds) if detection else grid
-        done = run_ablation(source, chosen, storage, study_name, epochs, n_workers, options)
+        grid = choose_grid(source, fusions=fusions, ratios=ratios, seeds=seeds)
+        done = run_ablation(
+            source, grid, storage=storage, study_name=study_name, epochs=epochs,
+            n_workers=n_workers, options=options,
+        )  # fmt: skip
         name = done.study.study_name
         data = read_ablation(done.storage, name)
         typer.echo(format_study(data))
-        from cspsearch.report import report_path
-        from cspsearch.report.ablation_page import write_ablation_report
-
         path = write_ablation_report(data, out or report_path(name))
         console.console.print(f"report: {path}", highlight=False)
         code = 1 if any(done.worker_codes) else 0

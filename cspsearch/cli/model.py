@@ -31,10 +31,10 @@ def model_ablation(
     import json
     from dataclasses import asdict
 
-    from cspsearch.measure.ablation import ablation_rows
-    from cspsearch.measure.ablation import format_rows
+    from cspsearch.measure.paper_compute import format_rows
+    from cspsearch.measure.paper_compute import paper_compute_rows
 
-    rows = ablation_rows()
+    rows = paper_compute_rows()
     typer.echo(json.dumps([asdict(r) for r in rows]) if json_out else format_rows(rows))
 
 

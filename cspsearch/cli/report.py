@@ -33,10 +33,10 @@ def report(
 
 def _ablation_page(opened, name: str, out: Path | None) -> bool:  # noqa: ANN001 (optuna)
     """Write the Table 1 page when ``name`` is an ablation study; False otherwise."""
+    from cspsearch.ablate.page import write_ablation_report
+    from cspsearch.ablate.read import is_ablation
+    from cspsearch.ablate.read import read_ablation
     from cspsearch.report import report_path
-    from cspsearch.report.ablation_page import write_ablation_report
-    from cspsearch.report.ablation_study import is_ablation
-    from cspsearch.report.ablation_study import read_ablation
 
     if not is_ablation(opened, name):
         return False

@@ -73,19 +73,25 @@ def run(
             ("precision", precision.value if precision else None),
         )
         options = RunOptions(
-            device, artifacts, timeout, trial_timeout, early_stop, trials_per_device, gradients
+            device=device,
+            artifacts=artifacts,
+            timeout=timeout,
+            trial_timeout=trial_timeout,
+            early_stop=early_stop,
+            trials_per_device=trials_per_device,
+            gradients=gradients,
         )
         done = run_search(
             space,
-            n_trials,
-            storage,
-            study_name,
-            sampler.value if sampler else None,
-            seed,
-            n_workers,
-            data,
-            {k: v for k, v in given if v is not None},
-            options,
+            n_trials=n_trials,
+            storage=storage,
+            study_name=study_name,
+            sampler=sampler.value if sampler else None,
+            seed=seed,
+            n_workers=n_workers,
+            data=data,
+            overrides={k: v for k, v in given if v is not None},
+            options=options,
         )
         publish_figures(done.study, done.storage)  # shown by optuna-dashboard
         out.console.print(out.summary(done.study), highlight=False)
@@ -120,6 +126,11 @@ def worker(
         from cspsearch.trials.run import work
 
         options = RunOptions(
-            device, artifacts, timeout, trial_timeout, early_stop, gradients=gradients
+            device=device,
+            artifacts=artifacts,
+            timeout=timeout,
+            trial_timeout=trial_timeout,
+            early_stop=early_stop,
+            gradients=gradients,
         )
-        work(study, storage, quota, seed, options)
+        work(study, storage, quota=quota, seed=seed, options=options)

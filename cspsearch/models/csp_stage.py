@@ -31,7 +31,7 @@ NOTE: the paper does not say where the transitions run relative to the stage's p
 transition 1 runs before it, at the stage's resolution, and the transition over the
 concatenation after it, at the next stage's resolution (the last stage has no pooling): an
 inference, the one structure that reproduces the paper's PeleeNet ablation in compute
-(cspsearch/measure/ablation.py). The residual families down-sample at the start of a stage
+(cspsearch/measure/paper_compute.py). The residual families down-sample at the start of a stage
 (a strided convolution), so for them the pool is the identity.
 NOTE: fresh bypass (DESIGN.md §3). The bypass is taken from the front of the input; a ``last``
 stage puts its block path first, so the next stage's bypass is made of processed channels and

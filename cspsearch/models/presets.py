@@ -117,7 +117,7 @@ PRESETS: dict[str, tuple[ModelConfig, int]] = {  # name → (config, reference i
     # PeleeNet (Wang, Li & Ling 2018) and the CSPNet paper's CSPPeleeNet (full, γ = 0.5).
     # NOTE: CSP on stages 2-4 only, stage 1 plain: an inference (no cfg was published); it is
     # the structure that reproduces the paper's ablation and CSPPeleeNet's 2.83 M parameters
-    # (cspsearch/measure/ablation.py, csp_stage.py).
+    # (cspsearch/measure/paper_compute.py, csp_stage.py).
     "peleenet": (
         ModelConfig(
             family="csp_peleenet",

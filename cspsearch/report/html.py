@@ -1,7 +1,7 @@
 """ReportData → one self-contained HTML file (plotly.js embedded once; opens offline).
 
 Sections: header per study, Pareto fronts (vs MACs and vs parameters), hypervolume history,
-per-factor ablation tables, paired one-factor comparisons, importance and parallel coordinates,
+per-factor effect tables, paired one-factor comparisons, importance and parallel coordinates,
 Pareto-optimal architectures, all trials. Several studies are overlaid in the figures and shown
 side by side in the tables. Every string from a study is escaped before it reaches the page.
 """
@@ -18,10 +18,10 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from cspsearch.report import tables
-from cspsearch.report.ablation import factor_tables
-from cspsearch.report.ablation import paired_comparisons
 from cspsearch.report.collect import ReportData
 from cspsearch.report.effects import HOW
+from cspsearch.report.factors import factor_tables
+from cspsearch.report.factors import paired_comparisons
 from cspsearch.report.figures import hypervolume_figure
 from cspsearch.report.figures import importance_figure
 from cspsearch.report.figures import parallel_figure
@@ -86,7 +86,7 @@ def render(datasets: Sequence[ReportData]) -> str:
         *([fig.add(pareto_figure(datasets, "latency"))] if _measured(datasets) else []),
         "<h2>Hypervolume history</h2>",
         fig.add(hypervolume_figure(datasets)),
-        "<h2>Per-factor ablation</h2>",
+        "<h2>Per-factor effects</h2>",
         _factor_section(datasets),
         "<h2>Paired comparisons (architectures that differ in one factor only)</h2>",
         "<p class='meta'>Each pair holds every other searched factor equal; Δ is the mean of "

@@ -1,4 +1,4 @@
-"""HTML tables of the report: factor ablations, paired comparisons, Pareto architectures and
+"""HTML tables of the report: per-factor effects, paired comparisons, Pareto architectures and
 all trials. Every string from a study is escaped; numeric cells carry ``data-v`` for sorting."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from cspsearch.report.ablation import Comparison
-from cspsearch.report.ablation import FactorLevel
-from cspsearch.report.ablation import Interval
 from cspsearch.report.collect import ReportData
 from cspsearch.report.collect import TrialRow
+from cspsearch.report.factors import Comparison
+from cspsearch.report.factors import FactorLevel
+from cspsearch.report.factors import Interval
 
 
 def table(head: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> str:

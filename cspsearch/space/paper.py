@@ -1,5 +1,6 @@
 """The CSPNet paper's PeleeNet ablation (§4.1, Table 1, Figure 4) as plain numbers, torch-free:
-the compute model (cspsearch/measure/ablation.py) and the ablation report both read them.
+the paper's compute table (cspsearch/measure/paper_compute.py) and the ablation tables
+(cspsearch/ablate/tables.py) both read this one table.
 
 Each row: fusion, γ, compute change against PeleeNet in percent, top-1 change in points
 (ImageNet). Full γ 0.5 is CSPPeleeNet (reference README: 0.888 vs 1.017 BFLOPs, top-1 70.7 →
@@ -9,7 +10,7 @@ from the text.
 
 from __future__ import annotations
 
-PAPER_TABLE1: list[tuple[str, float, float, float]] = [
+PAPER_PELEENET: list[tuple[str, float, float, float]] = [
     ("full", 0.5, -13.0, +0.2),
     ("last", 0.5, -21.0, -0.1),
     ("first", 0.5, -26.0, -1.5),
@@ -17,13 +18,10 @@ PAPER_TABLE1: list[tuple[str, float, float, float]] = [
     ("full", 0.25, -3.0, +0.8),
 ]
 
-# (fusion, γ, compute change in percent): the compute columns alone.
-PAPER_ABLATION: list[tuple[str, float, float]] = [row[:3] for row in PAPER_TABLE1]
-
 
 def paper_row(fusion: str, split_ratio: float | None) -> tuple[float, float] | None:
     """(compute change %, top-1 change in points) of the paper's variant, if it has one."""
-    for f, ratio, compute, top1 in PAPER_TABLE1:
+    for f, ratio, compute, top1 in PAPER_PELEENET:
         if f == fusion and split_ratio is not None and abs(ratio - split_ratio) < 1e-9:
             return compute, top1
     return None

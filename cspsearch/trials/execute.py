@@ -1,9 +1,11 @@
 """Where trials run: here, in local worker processes, or in a worker that joined from anywhere.
 
-``run_trials`` runs a study's trials in this process; ``run_workers`` starts local workers,
-forked from this process where that is safe (workers.py says when) or as ``cspsearch worker``
-processes; ``work`` is one worker: it rebuilds the space from the study, takes its own sampler
-seed and runs its share. ``load_data`` loads the dataset up front (cached for the trials).
+``open_run`` and ``execute`` are the path every run shares (``cspsearch run`` and ``cspsearch
+ablate`` alike): data → storage → study, then workers → trials, with the study's ``n_trials``
+recorded. ``run_trials`` runs a study's trials in this process; ``run_workers`` starts local
+workers, forked from this process where that is safe (workers.py says when) or as ``cspsearch
+worker`` processes; ``work`` is one worker: it rebuilds the space from the study, takes its own
+sampler seed and runs its share. ``load_data`` loads the dataset up front (cached for the trials).
 """
 
 from __future__ import annotations
@@ -29,19 +31,23 @@ from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import check_early_stop
 from cspsearch.trials.study import join_study
 from cspsearch.trials.study import open_storage
+from cspsearch.trials.study import open_study
 from cspsearch.trials.study import run_claimed
 from cspsearch.trials.study import run_study
 from cspsearch.trials.study import study_fingerprint
 from cspsearch.trials.workers import WORKER_ID
 from cspsearch.trials.workers import Claim
 from cspsearch.trials.workers import can_fork
+from cspsearch.trials.workers import check_storage
 from cspsearch.trials.workers import cpu_threads
+from cspsearch.trials.workers import default_workers
 from cspsearch.trials.workers import describe_exit
 from cspsearch.trials.workers import device_for
 from cspsearch.trials.workers import fork
 from cspsearch.trials.workers import spawn
 from cspsearch.trials.workers import split
 from cspsearch.trials.workers import worker_args
+from cspsearch.trials.workers import workers_for
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,62 @@ class RunOptions:
     gradients: bool = False  # record gradient duplication per stage (measure/gradients.py)
 
 
+def open_run(
+    space: SearchSpace,
+    *,
+    storage: str | None,
+    name: str,
+    sampler: optuna.samplers.BaseSampler,
+    options: RunOptions,
+) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
+    """Load the data (a missing dataset is an error before anything is written), then open
+    the storage and create or resume study ``name``."""
+    load_data(space, options.device)
+    opened = open_storage(storage)  # only now is anything written
+    return open_study(space, opened, name, sampler, options.early_stop), opened
+
+
+def choose_workers(n_workers: int | None, options: RunOptions, todo: int) -> int:
+    """Worker processes for ``todo`` trials: ``--n-workers``, or ``--trials-per-device`` K per
+    device, else the default (one single-threaded worker per core on a CPU, 1 on a GPU)."""
+    if n_workers is not None or options.trials_per_device > 1:
+        return workers_for(n_workers or 1, options.trials_per_device, options.device)
+    return default_workers(options.device, todo)
+
+
+def execute(
+    study: optuna.Study,
+    space: SearchSpace,
+    *,
+    storage: str | None,
+    target: int,
+    todo: int,
+    exact: bool,
+    n_workers: int | None,
+    seed: int | None,
+    options: RunOptions,
+    progress: bool,
+) -> list[int]:
+    """Run ``todo`` trials of ``study`` here or in local workers; the workers' exit codes.
+
+    ``target``: the trials the study should hold, recorded as ``n_trials`` (workers that join
+    later read it). ``exact``: run exactly ``todo`` trials (an ablation's queued cells) rather
+    than until the study holds ``target`` counted trials (a search, where a failed trial is
+    replaced)."""
+    study.set_user_attr("n_trials", target)
+    workers = choose_workers(n_workers, options, todo)
+    if workers <= 1 or todo == 0:
+        total, quota = (None, todo) if exact else (target, None)
+        run_trials(study, space, total=total, quota=quota, options=options, live=progress)
+        return []
+    shared = check_storage(storage, workers)
+    return run_workers(
+        study.study_name, storage=shared, seed=seed, options=options, todo=todo, workers=workers
+    )
+
+
 def run_workers(
-    name: str, storage: str, seed: int | None, options: RunOptions, todo: int, workers: int
+    name: str, *, storage: str, seed: int | None, options: RunOptions, todo: int, workers: int
 ) -> list[int]:
     """Run ``todo`` trials of study ``name`` in ``workers`` local processes, forked from this
     one where that is safe, else ``cspsearch worker`` processes (workers.py); their exit codes,
@@ -82,7 +142,7 @@ def _forked(
     """A forked worker: ``work`` on the trials it claims; the exit code ``cspsearch worker``
     would end with (2 after one line for a cspsearch error, 130 after Ctrl-C)."""
     try:
-        work(name, storage, None, seed, options, claim)
+        work(name, storage, quota=None, seed=seed, options=options, claim=claim)
     except CspSearchError as exc:
         out.console.print(f"[red]error: {escape(str(exc))}[/red]", highlight=False)
         return 2
@@ -94,6 +154,7 @@ def _forked(
 def work(
     study_name: str,
     storage: str,
+    *,
     quota: int | None,
     seed: int | None,
     options: RunOptions,
@@ -130,12 +191,16 @@ def work(
     study = optuna.load_study(study_name=study_name, storage=opened, sampler=sampler)
     options = device_for(index, options)
     prefix = f"[worker {index}] "
-    run_trials(study, space, None, quota, options, live=False, prefix=prefix, claim=claim)
+    run_trials(
+        study, space, total=None, quota=quota, options=options, live=False, prefix=prefix,
+        claim=claim,
+    )  # fmt: skip
 
 
 def run_trials(
     study: optuna.Study,
     space: SearchSpace,
+    *,
     total: int | None,
     quota: int | None,
     options: RunOptions,

@@ -22,19 +22,14 @@ from cspsearch.space.loader import override_train
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.trials import progress as out
 from cspsearch.trials.execute import RunOptions
-from cspsearch.trials.execute import load_data
-from cspsearch.trials.execute import run_trials
-from cspsearch.trials.execute import run_workers
+from cspsearch.trials.execute import choose_workers
+from cspsearch.trials.execute import execute
+from cspsearch.trials.execute import open_run
 from cspsearch.trials.execute import work
 from cspsearch.trials.recovery import counted_trials
 from cspsearch.trials.rules import check_run
 from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import default_study_name
-from cspsearch.trials.study import open_storage
-from cspsearch.trials.study import open_study
-from cspsearch.trials.workers import check_storage
-from cspsearch.trials.workers import default_workers
-from cspsearch.trials.workers import workers_for
 
 
 @dataclass(frozen=True)
@@ -69,26 +64,37 @@ def search(
     e.g. ``{"epochs": 1}``; like ``data`` ("NAME[:PATH]") they name a separate study.
     """
     return run_search(
-        space, n_trials, storage, study_name, sampler, seed, n_workers, data, train or {},
-        options, progress,
-    ).study  # fmt: skip
+        space,
+        n_trials=n_trials,
+        storage=storage,
+        study_name=study_name,
+        sampler=sampler,
+        seed=seed,
+        n_workers=n_workers,
+        data=data,
+        overrides=train or {},
+        options=options,
+        progress=progress,
+    ).study
 
 
 def run_search(
     space_arg: str | Path | SearchSpace,
-    n_trials: int | None,
-    storage: str | None,
-    study_name: str | None,
-    sampler: str | None,
-    seed: int | None,
-    n_workers: int | None,
-    data: str | None,
-    overrides: dict[str, Any],
-    options: RunOptions,
+    *,
+    n_trials: int | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+    sampler: str | None = None,
+    seed: int | None = None,
+    n_workers: int | None = None,
+    data: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    options: RunOptions = RunOptions(),
     progress: bool = True,
 ) -> Outcome:
     """``search`` with the worker exit codes (``cspsearch run`` turns them into its own)."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own line per trial instead
+    overrides = overrides or {}
     space = space_arg if isinstance(space_arg, SearchSpace) else load_space(space_arg)
     space = override_train(space, **overrides)
     if data:
@@ -96,15 +102,11 @@ def run_search(
         overrides = {**overrides, "data": data.partition(":")[0]}
     name = study_name or default_study_name(space.name, overrides, options.early_stop)
     check_run(space, options.early_stop)
-    load_data(space, options.device)
-    if n_workers is not None or options.trials_per_device > 1:
-        n_workers = workers_for(n_workers or 1, options.trials_per_device, options.device)
-    planned = n_workers if n_workers is not None else default_workers(options.device, 1 << 30)
-    parallel = planned > 1  # the sampler of a parallel study lies about running trials
+    planned = choose_workers(n_workers, options, 1 << 30)
     total = n_trials or space.n_trials
-    chosen = make_sampler(sampler or space.sampler, seed, space, parallel, total)  # may refuse
-    opened = open_storage(storage)  # only now is anything written
-    study = open_study(space, opened, name, chosen, options.early_stop)
+    # The sampler of a parallel study lies about running trials (samplers.py); it may refuse.
+    chosen = make_sampler(sampler or space.sampler, seed, space, planned > 1, total)
+    study, opened = open_run(space, storage=storage, name=name, sampler=chosen, options=options)
     study.set_user_attr("sampler", sampler or space.sampler)
     if space.baseline_first and not study.trials and space.baseline_params():
         study.enqueue_trial(space.baseline_params())  # every study gets its reference point
@@ -115,13 +117,10 @@ def run_search(
             f"done) · space {space.source}",
             highlight=False,
         )
-    if n_workers is None:  # one single-threaded worker per core on a CPU (workers.py)
-        n_workers = default_workers(options.device, todo)
-    if n_workers == 1:
-        run_trials(study, space, total, None, options, live=progress)
-        return Outcome(study, opened)
-    study.set_user_attr("n_trials", total)
-    codes = run_workers(name, check_storage(storage, n_workers), seed, options, todo, n_workers)
+    codes = execute(
+        study, space, storage=storage, target=total, todo=todo, exact=False,
+        n_workers=n_workers, seed=seed, options=options, progress=progress,
+    )  # fmt: skip
     return Outcome(study, opened, codes)
 
 

@@ -15,9 +15,9 @@ from optuna.trial import create_trial
 
 from cspsearch.report import collect
 from cspsearch.report import write_report
-from cspsearch.report.ablation import factor_tables
-from cspsearch.report.ablation import paired_comparisons
 from cspsearch.report.collect import TrialRow
+from cspsearch.report.factors import factor_tables
+from cspsearch.report.factors import paired_comparisons
 from cspsearch.report.figures import hypervolume_figure
 from cspsearch.report.figures import pareto_figure
 from cspsearch.report.hypervolume import hypervolume_history

@@ -191,7 +191,7 @@ def test_a_study_is_resumed_only_with_its_early_stop_setting(
     # The same setting resumes; so does a worker, which is refused the other setting too.
     open_study(space, storage, "es", make_sampler("random", 0, space), early_stop=True)
     with pytest.raises(StudyError, match="made with --early-stop"):
-        work("es", storage_url, 0, None, RunOptions(device="cpu"))
+        work("es", storage_url, quota=0, seed=None, options=RunOptions(device="cpu"))
 
 
 def test_a_stopped_trial_is_never_copied_into_a_full_length_one(

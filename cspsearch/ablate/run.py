@@ -1,20 +1,29 @@
-"""``cspsearch ablate``: the controlled CSP ablation of a few base architectures (issue 13).
+"""``cspsearch ablate``: where the bases come from, which grid ablates them, and running it.
 
 The bases are a study's best Pareto architectures (or the trials named), or one fixed base (a
-space file with every value fixed, or a preset scaled to the dataset). Each is trained as the
-plain network and as every fusion × γ of the grid, with S seeds, everything else equal
-(ablate_grid.py). The trials go to the study ``SOURCE-ablation`` in the same storage; a re-run
-resumes it: a (base, variant, seed) already complete is not trained again, nor queued twice.
-Trials run as for ``cspsearch run`` (progress, workers, artifacts; run.py).
+space file with every value fixed, or a preset scaled to the dataset). Each is trained as every
+variant of a grid (grid.py: csp_grid.py's fusion × γ, or detector_grid.py's Table 2), with S
+seeds, everything else equal. The trials go to the study ``SOURCE-ablation`` in the same
+storage; a re-run resumes it: a (base, variant, seed) already complete is not trained again,
+nor queued twice. Trials run on the path every run shares (trials/execute.py: data → storage →
+workers → trials; progress, artifacts, ``--trials-per-device``, ``n_trials`` recorded).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import optuna
 from optuna.trial import TrialState
 
+from cspsearch.ablate.csp_grid import CspGrid
+from cspsearch.ablate.detector_grid import DetectorGrid
+from cspsearch.ablate.grid import Base
+from cspsearch.ablate.grid import Cell
+from cspsearch.ablate.grid import Grid
+from cspsearch.ablate.grid import distinct
+from cspsearch.errors import SpaceError
 from cspsearch.errors import StudyError
 from cspsearch.space.configs import SCORES
 from cspsearch.space.loader import bundled_spaces
@@ -23,43 +32,38 @@ from cspsearch.space.loader import override_train
 from cspsearch.space.loader import space_from_dict
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.trials import progress as out
-from cspsearch.trials.ablate_detector import DetectorGrid
-from cspsearch.trials.ablate_detector import check_detector_fixed
-from cspsearch.trials.ablate_detector import detector_base_params
-from cspsearch.trials.ablate_detector import detector_cells
-from cspsearch.trials.ablate_detector import detector_space
-from cspsearch.trials.ablate_grid import Base
-from cspsearch.trials.ablate_grid import Cell
-from cspsearch.trials.ablate_grid import Grid
-from cspsearch.trials.ablate_grid import ablation_space
-from cspsearch.trials.ablate_grid import base_params
-from cspsearch.trials.ablate_grid import cells
-from cspsearch.trials.ablate_grid import check_fixed
-from cspsearch.trials.ablate_grid import distinct
 from cspsearch.trials.execute import RunOptions
-from cspsearch.trials.execute import load_data
-from cspsearch.trials.execute import run_trials
-from cspsearch.trials.execute import run_workers
+from cspsearch.trials.execute import choose_workers
+from cspsearch.trials.execute import execute
+from cspsearch.trials.execute import open_run
 from cspsearch.trials.run import Outcome
 from cspsearch.trials.samplers import make_sampler
-from cspsearch.trials.study import open_storage
-from cspsearch.trials.study import open_study
 from cspsearch.trials.workers import check_storage
-from cspsearch.trials.workers import default_workers
 
 # A preset's CSP stages in the paper's ablation: CSPPeleeNet keeps stage 1 plain (an inference,
-# cspsearch/measure/ablation.py), which its compute numbers need to be comparable.
+# cspsearch/measure/paper_compute.py), which its compute numbers need to be comparable.
 PRESET_STAGES = {"peleenet": (1, 2, 3), "csppeleenet": (1, 2, 3)}
 
 
 @dataclass(frozen=True)
 class Source:
-    """Where the bases come from: a study's trials, or one fixed base of a space or preset."""
+    """Where the bases come from: a study's trials (with every parameter; the grid says which
+    define a base), or one fixed base of a space file or preset."""
 
     space: SearchSpace
-    bases: list[Base]
+    candidates: list[Base]
     name: str  # the ablation study is NAME-ablation
-    csp_stages: tuple[int, ...] | None = None
+    stages: tuple[int, ...] | None = None  # the stages a variant changes (None: every one)
+    top: int | None = None  # keep the first K distinct bases
+    fixed: bool = False  # a space file or preset: every value but the grid's must be fixed
+
+    def bases(self, grid: Grid) -> list[Base]:
+        """The distinct bases under ``grid`` (SpaceError if a fixed base searches a value)."""
+        if self.fixed:
+            grid.check_fixed(self.space)
+        found = [Base(b.name, grid.base_params(self.space, b.params)) for b in self.candidates]
+        bases = distinct(found)
+        return bases if self.top is None else bases[: self.top]
 
 
 def from_study(
@@ -88,9 +92,8 @@ def from_study(
         chosen = sorted(
             (t for t in done if t.number in front), key=lambda t: -t.user_attrs.get(score, 0)
         )
-    keep = detector_base_params if space.is_detection else base_params
-    bases = distinct([Base(f"trial {t.number}", keep(space, t.params)) for t in chosen])
-    return Source(space, bases if numbers else bases[:top], name)
+    candidates = [Base(f"trial {t.number}", dict(t.params)) for t in chosen]
+    return Source(space, candidates, name, top=None if numbers else top)
 
 
 def _trained(t: optuna.trial.FrozenTrial) -> bool:
@@ -111,15 +114,43 @@ def from_space(name_or_path: str) -> Source:
         stored = {**space.to_dict(), "model": model, "name": name_or_path}
         stored["source"] = f"preset {name_or_path} (data and training of {family})"
         space = space_from_dict(stored)
-        return Source(space, [Base(name_or_path)], name_or_path, PRESET_STAGES.get(name_or_path))
+        stages = PRESET_STAGES.get(name_or_path)
+        return Source(space, [Base(name_or_path)], name_or_path, stages=stages, fixed=True)
     space = load_space(name_or_path)
-    (check_detector_fixed if space.is_detection else check_fixed)(space)
-    return Source(space, [Base(space.name)], space.name)
+    return Source(space, [Base(space.name)], space.name, fixed=True)
+
+
+def check_options(
+    *, fusions: Sequence[str] | None, ratios: Sequence[float] | None, seeds: int
+) -> None:
+    """SpaceError for a bad grid option, before any study is read (the values themselves are
+    wrong whatever the source; whether the source's grid takes them is choose_grid's)."""
+    CspGrid.make(fusions, ratios, seeds)
+
+
+def choose_grid(
+    source: Source,
+    *,
+    fusions: Sequence[str] | None,
+    ratios: Sequence[float] | None,
+    seeds: int,
+) -> Grid:
+    """The grid that ablates ``source``: the detector settings for a detection space, else
+    fusion × γ (``None``: the grid's defaults). SpaceError for options the grid does not take."""
+    if source.space.is_detection:
+        if fusions is not None or ratios is not None:
+            raise SpaceError(
+                f"--fusion/--split-ratio: {source.name} is a detection study; its ablation "
+                "varies the neck (fpn, gfm, efm and EFM's options) on the fixed backbone"
+            )
+        return DetectorGrid.make(seeds)
+    return CspGrid.make(fusions, ratios, seeds)
 
 
 def ablate(
     source: Source,
-    grid: Grid | DetectorGrid,
+    grid: Grid,
+    *,
     storage: str | None,
     study_name: str | None = None,
     epochs: int | None = None,
@@ -130,37 +161,33 @@ def ablate(
     """Queue the ablation's missing trials in ``SOURCE-ablation`` and run them."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     space = source.space if epochs is None else override_train(source.space, epochs=epochs)
-    if space.is_detection != isinstance(grid, DetectorGrid):
-        raise StudyError(f"{source.name}: a detection space takes the detector grid, only it")
-    if isinstance(grid, DetectorGrid):
-        space = detector_space(space, grid)
-        wanted = detector_cells(space, source.bases, grid)
-    else:
-        space = ablation_space(space, grid, source.csp_stages)
-        wanted = cells(space, source.bases, grid)
+    if space.is_detection != grid.detection:
+        kind = "a detection space" if space.is_detection else "a classification space"
+        raise StudyError(f"{source.name}: {kind} does not take this grid")
+    bases = source.bases(grid)
+    space = grid.make_space(space, source.stages)
+    wanted = grid.cells(space, bases)
     name = study_name or f"{source.name}-ablation"
     if n_workers is not None:
         check_storage(storage, n_workers)
-    load_data(space, options.device)  # a missing dataset: an error before anything is written
-    opened = open_storage(storage)
-    study = open_study(space, opened, name, make_sampler("random", None, space))
+    choose_workers(n_workers, options, 1)  # conflicting worker options: before anything
+    sampler = make_sampler("random", None, space)
+    study, opened = open_run(space, storage=storage, name=name, sampler=sampler, options=options)
     earlier = study.user_attrs.get("ablation", {}).get("bases", {})  # e.g. a smaller --top
-    study.set_user_attr("ablation", _description(source, grid, earlier))
+    study.set_user_attr("ablation", _description(source, bases, grid, earlier))
     queued = queue(study, wanted)
     if progress:
         out.console.print(
             f"study {name}: {queued} trial(s) to run ({len(wanted)} wanted: "
-            f"{len(source.bases)} base(s) × {len(grid.variants())} variants × {grid.seeds} "
+            f"{len(bases)} base(s) × {len(grid.labels())} variants × {grid.seeds} "
             f"seeds) · space {space.source}",
             highlight=False,
         )
-    if n_workers is None:  # as for run: one single-threaded worker per core on a CPU
-        n_workers = default_workers(options.device, queued)
-    if n_workers <= 1 or queued == 0:
-        run_trials(study, space, None, queued, options, live=progress)
-        return Outcome(study, opened)
-    shared = check_storage(storage, n_workers)
-    return Outcome(study, opened, run_workers(name, shared, None, options, queued, n_workers))
+    codes = execute(
+        study, space, storage=storage, target=len(wanted), todo=queued, exact=True,
+        n_workers=n_workers, seed=None, options=options, progress=progress,
+    )  # fmt: skip
+    return Outcome(study, opened, codes)
 
 
 def queue(study: optuna.Study, wanted: list[Cell]) -> int:
@@ -181,14 +208,14 @@ def queue(study: optuna.Study, wanted: list[Cell]) -> int:
     return waiting
 
 
-def _description(source: Source, grid: Grid | DetectorGrid, earlier: dict) -> dict:
+def _description(source: Source, bases: list[Base], grid: Grid, earlier: dict) -> dict:
     """The study attribute ``ablation``: what a report needs to lay the study out (the bases
     of earlier runs stay: their trials are in the study)."""
     return {
         "source": source.name,
-        "bases": {**earlier, **{b.name: b.params for b in source.bases}},
+        "bases": {**earlier, **{b.name: b.params for b in bases}},
         "variants": grid.labels(),
         "reference": grid.reference,
         "seeds": grid.seeds,
-        "csp_stages": list(source.csp_stages) if source.csp_stages is not None else "all",
+        "csp_stages": list(source.stages) if source.stages is not None else "all",
     }

@@ -9,11 +9,11 @@ import optuna
 import pytest
 from typer.testing import CliRunner
 
+from cspsearch.ablate.page import render
+from cspsearch.ablate.read import read_ablation
+from cspsearch.ablate.text import format_study
 from cspsearch.cli import app
 from cspsearch.errors import StudyError
-from cspsearch.report.ablation_page import render
-from cspsearch.report.ablation_study import read_ablation
-from cspsearch.report.ablation_text import format_study
 from cspsearch.stats import interval
 from cspsearch.stats import paired
 

@@ -4,11 +4,11 @@ from typing import Any
 
 import pytest
 
-from cspsearch.report.ablation import PLAIN
-from cspsearch.report.ablation import factor_tables
-from cspsearch.report.ablation import interval
-from cspsearch.report.ablation import paired_comparisons
 from cspsearch.report.collect import TrialRow
+from cspsearch.report.factors import PLAIN
+from cspsearch.report.factors import factor_tables
+from cspsearch.report.factors import interval
+from cspsearch.report.factors import paired_comparisons
 
 T975_1 = 12.7062047  # Student t, 97.5% quantile, 1 degree of freedom
 

@@ -3,8 +3,8 @@ the cell formats the HTML page shares: scores in percent, changes in points, 95%
 
 from __future__ import annotations
 
-from cspsearch.report.ablation_study import AblationData
-from cspsearch.report.ablation_study import VariantStats
+from cspsearch.ablate.read import AblationData
+from cspsearch.ablate.tables import VariantStats
 from cspsearch.stats import Interval
 
 

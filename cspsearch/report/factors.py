@@ -1,4 +1,4 @@
-"""Per-factor ablation tables and paired one-factor comparisons, as plain numbers.
+"""Per-factor effect tables and paired one-factor comparisons of a search, as plain numbers.
 
 Only trials in statistics count (``TrialRow.in_statistics``: each architecture once, trained
 to the end). Intervals and paired tests come from cspsearch/stats.py (95% Student-t; none for

@@ -1,4 +1,4 @@
-"""The detection ablation (cspsearch/trials/ablate_detector.py): the grid is over the detector on
+"""The detection ablation (cspsearch/ablate/detector_grid.py): the grid is over the detector on
 the base's fixed backbone, fpn is the reference, the score is AP50, one seed per trial."""
 
 from __future__ import annotations
@@ -9,20 +9,22 @@ from pathlib import Path
 import optuna
 import pytest
 
+from cspsearch.ablate.csp_grid import CspGrid
+from cspsearch.ablate.detector_grid import VARIANTS
+from cspsearch.ablate.detector_grid import DetectorGrid
+from cspsearch.ablate.grid import Base
+from cspsearch.ablate.read import read_ablation
+from cspsearch.ablate.run import Source
+from cspsearch.ablate.run import ablate
+from cspsearch.ablate.run import choose_grid
+from cspsearch.ablate.run import from_space
+from cspsearch.ablate.run import from_study
+from cspsearch.ablate.text import format_study
 from cspsearch.errors import SpaceError
 from cspsearch.errors import StudyError
-from cspsearch.report.ablation_study import read_ablation
-from cspsearch.report.ablation_text import format_study
 from cspsearch.space.loader import load_space
 from cspsearch.space.sampling import sample_config
 from cspsearch.space.sampling import sample_detector
-from cspsearch.trials.ablate import from_space
-from cspsearch.trials.ablate import from_study
-from cspsearch.trials.ablate_detector import VARIANTS
-from cspsearch.trials.ablate_detector import detector_cells
-from cspsearch.trials.ablate_detector import detector_space
-from cspsearch.trials.ablate_detector import make_detector_grid
-from cspsearch.trials.ablate_grid import Base
 from cspsearch.trials.rules import check_run
 from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import open_storage
@@ -70,13 +72,13 @@ def detection_space_file(tmp_path: Path) -> Path:
 
 
 def test_variants_differ_from_their_base_in_the_detector_only(detection_space_file: Path) -> None:
-    grid = make_detector_grid(2)
+    grid = DetectorGrid.make(2)
     assert grid.reference == "fpn" and grid.labels()[0] == "fpn" and len(grid.labels()) == 7
-    space = detector_space(load_space(detection_space_file), grid)
+    space = grid.make_space(load_space(detection_space_file), None)
     check_run(space, early_stop=False)  # one seed per trial: a detector may be ablated
     full = Base("trial 1", {"fusion": "full", "split_ratio": 0.5})
     bases = [full, Base("trial 0", {"fusion": "none"})]
-    wanted = detector_cells(space, bases, grid)
+    wanted = grid.cells(space, bases)
     assert len(wanted) == 2 * 7 * 2 and len({(c.base, c.variant, c.seed) for c in wanted}) == 28
     configs = {}
     for c in wanted:
@@ -113,22 +115,24 @@ def test_a_detection_base_is_its_backbone(detection_space_file: Path, storage_ur
             )
         )  # fmt: skip
     source = from_study(opened, "det", 3, None)
-    assert [b.name for b in source.bases] == ["trial 0"]
-    assert source.bases[0].params == {"split_ratio": 0.5, "fusion": "full"}
+    grid = choose_grid(source, fusions=None, ratios=None, seeds=3)
+    bases = source.bases(grid)
+    assert isinstance(grid, DetectorGrid) and [b.name for b in bases] == ["trial 0"]
+    assert bases[0].params == {"split_ratio": 0.5, "fusion": "full"}
 
 
 def test_a_detection_space_base_needs_a_fixed_backbone(detection_space_file: Path) -> None:
     with pytest.raises(SpaceError, match="model.split_ratio: is searched"):
-        from_space(str(detection_space_file))
+        from_space(str(detection_space_file)).bases(DetectorGrid.make())
     with pytest.raises(SpaceError, match="--seeds: 0"):
-        make_detector_grid(0)
+        DetectorGrid.make(0)
 
 
 def test_the_report_pairs_against_fpn_in_ap50(
     detection_space_file: Path, storage_url: str
 ) -> None:
-    grid = make_detector_grid(2)
-    space = detector_space(load_space(detection_space_file), grid)
+    grid = DetectorGrid.make(2)
+    space = grid.make_space(load_space(detection_space_file), None)
     study = open_study(space, open_storage(storage_url), "d", make_sampler("random", 0, space))
     study.set_user_attr("ablation", {"source": "det", "bases": {"b": {}}, "seeds": 2,
                                      "variants": grid.labels(), "reference": "fpn"})  # fmt: skip
@@ -148,13 +152,11 @@ def test_the_report_pairs_against_fpn_in_ap50(
 
 
 def test_a_fusion_grid_is_refused_for_a_detection_space(detection_space_file: Path) -> None:
-    from cspsearch.trials.ablate import Source
-    from cspsearch.trials.ablate import ablate
-    from cspsearch.trials.ablate_grid import make_grid
-
     source = Source(load_space(detection_space_file), [Base("b")], "det")
-    with pytest.raises(StudyError, match="detection space takes the detector grid"):
-        ablate(source, make_grid(["full"], [0.5], 1), None)
+    with pytest.raises(StudyError, match="a detection space does not take this grid"):
+        ablate(source, CspGrid.make(["full"], [0.5], 1), storage=None)
+    with pytest.raises(SpaceError, match="is a detection study"):
+        choose_grid(source, fusions=["full"], ratios=None, seeds=1)
 
 
 def _detection_study(space_file: Path, storage_url: str) -> None:

@@ -17,11 +17,11 @@ from cspsearch.measure.macs import count_macs
 from cspsearch.models.presets import PRESETS
 from cspsearch.models.registry import build_model
 from cspsearch.space.configs import ModelConfig
-from cspsearch.space.paper import PAPER_ABLATION  # the paper's numbers (torch-free)
+from cspsearch.space.paper import PAPER_PELEENET  # the paper's numbers (torch-free)
 
 
 @dataclass(frozen=True)
-class AblationRow:
+class PaperComputeRow:
     """One variant; ``change`` is its conv MACs against PeleeNet's, in percent."""
 
     fusion: str  # "none" for the PeleeNet baseline row
@@ -42,12 +42,12 @@ def variant(base: ModelConfig, fusion: str, split_ratio: float) -> ModelConfig:
     return replace(base, fusion=fusions, split_ratio=split_ratio)
 
 
-def ablation_rows() -> list[AblationRow]:
-    """The baseline row, then one row per variant of PAPER_ABLATION (at 224×224, 1000 classes)."""
+def paper_compute_rows() -> list[PaperComputeRow]:
+    """The baseline row, then one row per variant of PAPER_PELEENET (at 224×224, 1000 classes)."""
     base, size = PRESETS["peleenet"]
     reference = 0
     rows = []
-    for fusion, ratio, paper in [("none", None, None), *PAPER_ABLATION]:
+    for fusion, ratio, paper, _ in [("none", None, None, None), *PAPER_PELEENET]:
         cfg = base if ratio is None else variant(base, fusion, ratio)
         report = count_macs(build_model(cfg), size, cfg.in_chans)
         conv = report.by_operator.get("conv", 0)
@@ -55,7 +55,7 @@ def ablation_rows() -> list[AblationRow]:
         change = round(100 * (conv / reference - 1), 1)
         gap = None if paper is None else round(change - paper, 1)
         rows.append(
-            AblationRow(
+            PaperComputeRow(
                 fusion,
                 ratio,
                 conv,
@@ -70,7 +70,7 @@ def ablation_rows() -> list[AblationRow]:
     return rows
 
 
-def format_rows(rows: list[AblationRow]) -> str:
+def format_rows(rows: list[PaperComputeRow]) -> str:
     """The rows as a text table; MACs in millions."""
     lines = [
         "PeleeNet ablation at 224×224, 1000 classes; conv MMACs = fvcore's convolution MACs "

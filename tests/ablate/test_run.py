@@ -1,5 +1,6 @@
-"""The ablation grid (cspsearch/trials/ablate_grid.py, ablate.py): variants differ from their base
-in fusion and γ only, one trial per (base, variant, seed), and a re-run queues nothing twice."""
+"""The CSP ablation grid and its run (cspsearch/ablate/csp_grid.py, run.py): variants differ from
+their base in fusion and γ only, one trial per (base, variant, seed), and a re-run queues nothing
+twice."""
 
 from __future__ import annotations
 
@@ -9,24 +10,22 @@ from pathlib import Path
 import optuna
 import pytest
 
+from cspsearch.ablate.csp_grid import CspGrid
+from cspsearch.ablate.grid import Base
+from cspsearch.ablate.run import from_space
+from cspsearch.ablate.run import from_study
+from cspsearch.ablate.run import queue
 from cspsearch.errors import SpaceError
 from cspsearch.errors import StudyError
 from cspsearch.space.loader import load_space
 from cspsearch.space.sampling import sample_config
-from cspsearch.trials.ablate import from_space
-from cspsearch.trials.ablate import from_study
-from cspsearch.trials.ablate import queue
-from cspsearch.trials.ablate_grid import Base
-from cspsearch.trials.ablate_grid import ablation_space
-from cspsearch.trials.ablate_grid import cells
-from cspsearch.trials.ablate_grid import make_grid
 from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
 
 
 def test_the_default_grid_is_none_plus_nine_variants() -> None:
-    grid = make_grid(["first", "last", "full"], [0.25, 0.5, 0.75], 3)
+    grid = CspGrid.make(["first", "last", "full"], [0.25, 0.5, 0.75], 3)
     labels = [f if r is None else f"{f}/{r:g}" for f, r in grid.variants()]
     assert labels[0] == "none" and len(labels) == 10 and "full/0.5" in labels
 
@@ -42,16 +41,16 @@ def test_the_default_grid_is_none_plus_nine_variants() -> None:
 )
 def test_bad_grids_are_refused(fusions: list[str], ratios: list[float], message: str) -> None:
     with pytest.raises(SpaceError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        make_grid(fusions, ratios, 2)
+        CspGrid.make(fusions, ratios, 2)
 
 
 def test_variants_differ_from_their_base_in_fusion_and_split_ratio_only(
     tiny_space_file: Path,
 ) -> None:
-    grid = make_grid(["first", "full"], [0.25, 0.5], 2)
-    space = ablation_space(load_space(tiny_space_file), grid)
+    grid = CspGrid.make(["first", "full"], [0.25, 0.5], 2)
+    space = grid.make_space(load_space(tiny_space_file), None)
     bases = [Base("trial 3", {"depth": 2}), Base("trial 5", {"depth": 1})]
-    wanted = cells(space, bases, grid)
+    wanted = grid.cells(space, bases)
     assert len(wanted) == 2 * 5 * 2  # bases × (none + 2 × 2) × seeds
     assert len({(c.base, c.variant, c.seed) for c in wanted}) == len(wanted)
     configs = {}
@@ -72,9 +71,9 @@ def test_variants_differ_from_their_base_in_fusion_and_split_ratio_only(
 
 def test_the_peleenet_preset_keeps_stage_one_plain() -> None:
     source = from_space("peleenet")
-    grid = make_grid(["last"], [0.5], 1)
-    space = ablation_space(source.space, grid, source.csp_stages)
-    cell = [c for c in cells(space, source.bases, grid) if c.variant == "last/0.5"][0]
+    grid = CspGrid.make(["last"], [0.5], 1)
+    space = grid.make_space(source.space, source.stages)
+    cell = [c for c in grid.cells(space, source.bases(grid)) if c.variant == "last/0.5"][0]
     model, _ = sample_config(space, optuna.trial.FixedTrial(cell.params))
     assert model.fusion == ("none", "last", "last", "last") and model.family == "csp_peleenet"
     assert space.data.input_size == 32 and space.budget == {}  # the stem and 3 pools fit
@@ -82,16 +81,16 @@ def test_the_peleenet_preset_keeps_stage_one_plain() -> None:
 
 def test_a_space_with_searched_values_is_no_base(tiny_space_file: Path) -> None:
     with pytest.raises(SpaceError, match="model.depth: is searched"):
-        from_space(str(tiny_space_file))
+        from_space(str(tiny_space_file)).bases(CspGrid.make())
 
 
 def test_a_rerun_queues_only_what_is_neither_complete_nor_waiting(
     tiny_space_file: Path, storage_url: str
 ) -> None:
-    grid = make_grid(["full"], [0.5], 2)
-    space = ablation_space(load_space(tiny_space_file), grid)
+    grid = CspGrid.make(["full"], [0.5], 2)
+    space = grid.make_space(load_space(tiny_space_file), None)
     study = open_study(space, open_storage(storage_url), "a", make_sampler("random", 0, space))
-    wanted = cells(space, [Base("b", {"depth": 1})], grid)
+    wanted = grid.cells(space, [Base("b", {"depth": 1})])
     assert queue(study, wanted) == 4 and len(study.trials) == 4
     assert queue(study, wanted) == 4 and len(study.trials) == 4  # waiting: not queued again
     # Two trials run (a stand-in objective: what matters here is their state).
@@ -135,11 +134,12 @@ def test_bases_are_the_best_distinct_pareto_architectures(
                 values=[acc, macs], user_attrs={"trained": True, "val_accuracy": acc},
             )
         )  # fmt: skip
-    source = from_study(opened, "s", 3, None)
-    assert [b.name for b in source.bases] == ["trial 2", "trial 1"]  # best score first
-    assert source.bases[0].params == {"depth": 2} and source.name == "s"
-    assert [b.name for b in from_study(opened, "s", 1, None).bases] == ["trial 2"]
+    grid = CspGrid.make()
+    bases = from_study(opened, "s", 3, None).bases(grid)
+    assert [b.name for b in bases] == ["trial 2", "trial 1"]  # best score first
+    assert bases[0].params == {"depth": 2}
+    assert [b.name for b in from_study(opened, "s", 1, None).bases(grid)] == ["trial 2"]
     named = from_study(opened, "s", 3, [0, 1])
-    assert [b.name for b in named.bases] == ["trial 0"]  # trial 1 is the same base
+    assert [b.name for b in named.bases(grid)] == ["trial 0"]  # trial 1 is the same base
     with pytest.raises(StudyError, match="trial 7 is not a complete trained trial"):
         from_study(opened, "s", 3, [7])

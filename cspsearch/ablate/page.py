@@ -8,12 +8,12 @@ from pathlib import Path
 
 import plotly.io as pio
 
-from cspsearch.report.ablation_figures import change_figure
-from cspsearch.report.ablation_figures import gradient_figure
-from cspsearch.report.ablation_study import AblationData
-from cspsearch.report.ablation_study import VariantStats
-from cspsearch.report.ablation_text import cells
-from cspsearch.report.ablation_text import head
+from cspsearch.ablate.figures import change_figure
+from cspsearch.ablate.figures import gradient_figure
+from cspsearch.ablate.read import AblationData
+from cspsearch.ablate.tables import VariantStats
+from cspsearch.ablate.text import cells
+from cspsearch.ablate.text import head
 from cspsearch.report.html import STYLE
 
 VERDICT_COLOURS = {"better": "#1a7f37", "worse": "#cf222e"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from cspsearch.report.ablation_study import AblationData
-from cspsearch.report.ablation_study import VariantStats
+from cspsearch.ablate.read import AblationData
+from cspsearch.ablate.tables import VariantStats
 
 
 def change_figure(data: AblationData) -> go.Figure:

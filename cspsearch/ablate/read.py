@@ -1,0 +1,92 @@
+"""Reading an ablation study back: its trials → SeedRows → AblationData, with the tables of
+tables.py. No plotly and no torch."""
+
+from __future__ import annotations
+
+from typing import Any
+from typing import NamedTuple
+
+import optuna
+from optuna.trial import TrialState
+
+from cspsearch.ablate.tables import BaseTable
+from cspsearch.ablate.tables import SeedRow
+from cspsearch.ablate.tables import VariantStats
+from cspsearch.ablate.tables import base_table
+from cspsearch.ablate.tables import pooled
+from cspsearch.errors import StudyError
+from cspsearch.space.configs import SCORES
+
+GRADIENT = "gradient_duplication"  # user attribute: mean over stages (measure/gradients.py)
+
+
+class AblationData(NamedTuple):
+    study_name: str
+    source: str
+    metric: str  # accuracy, AP50 or AP
+    variants: list[str]
+    reference: str  # the variant the others are paired against: none, or fpn for a detector
+    seeds: int
+    tables: list[BaseTable]
+    pooled: list[VariantStats]  # every base's pairs together
+    data: dict[str, Any]
+    trials: int
+    failed: int
+
+    @property
+    def has_gradient(self) -> bool:
+        return any(v.gradient is not None for t in self.tables for v in t.rows)
+
+
+def is_ablation(storage: optuna.storages.BaseStorage | str, study_name: str) -> bool:
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    return "ablation" in study.user_attrs
+
+
+def read_ablation(storage: optuna.storages.BaseStorage | str, study_name: str) -> AblationData:
+    """Read an ablation study and compute its tables; StudyError if it is not one."""
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    described = study.user_attrs.get("ablation")
+    if described is None:
+        raise StudyError(f"study {study_name!r} is not an ablation study (cspsearch ablate)")
+    score = next((n for n in (study.metric_names or []) if n in SCORES), "val_accuracy")
+    trials = study.get_trials(deepcopy=False)
+    rows = [r for r in (_row(t, score) for t in trials) if r is not None]
+    variants = list(described.get("variants", []))
+    variants += sorted({r.variant for r in rows} - set(variants))
+    bases = list(described.get("bases", {})) or sorted({r.base for r in rows})
+    ref = str(described.get("reference", "none"))
+    return AblationData(
+        study_name=study_name,
+        source=str(described.get("source", "")),
+        metric=SCORES.get(score, "accuracy"),
+        variants=variants,
+        reference=ref,
+        seeds=int(described.get("seeds", 0)),
+        tables=[base_table(b, [r for r in rows if r.base == b], variants, ref) for b in bases],
+        pooled=pooled(rows, variants, ref),
+        data=study.user_attrs.get("space", {}).get("data", {}),
+        trials=len(trials),
+        failed=sum(1 for t in trials if t.state == TrialState.FAIL),
+    )
+
+
+def _row(t: optuna.trial.FrozenTrial, score: str) -> SeedRow | None:
+    a = t.user_attrs
+    if t.state != TrialState.COMPLETE or not a.get("trained") or score not in a:
+        return None
+    if "ablation_variant" not in a:
+        return None
+    model = a.get("config", {}).get("model", {})
+    grad = a.get(GRADIENT)
+    return SeedRow(
+        base=a["ablation_base"],
+        variant=a["ablation_variant"],
+        seed=int(a["ablation_seed"]),
+        score=float(a[score]),
+        macs=a.get("macs"),
+        params=a.get("params"),
+        gradient=None if grad is None else float(grad),
+        family=str(model.get("family", "")),
+        conv_macs=a.get("macs_by_operator", {}).get("conv"),
+    )
