@@ -196,7 +196,8 @@ def run_study(
     if to_run <= 0:
         return 0
     before = len(study.trials)
-    study.set_user_attr("n_trials", n_trials)  # what joining workers aim for
+    if quota is None:  # a quota is a share of a target its parent recorded (execute.py)
+        study.set_user_attr("n_trials", n_trials)  # what joining workers aim for
     study.optimize(
         objective, n_trials=to_run, timeout=timeout, catch=CATCH, callbacks=list(callbacks)
     )

@@ -76,6 +76,7 @@ def test_a_tiny_ablation_end_to_end(tiny_space_file: Path, storage_url: str) -> 
     study = optuna.load_study(study_name="tiny-ablation", storage=storage_url)
     trials = study.trials
     assert [t.state.name for t in trials] == ["COMPLETE"] * 6
+    assert study.user_attrs["n_trials"] == 6  # recorded as cspsearch run records it
     assert all(t.user_attrs["trained"] and "duplicate_of" not in t.user_attrs for t in trials)
     by_cell = {
         (t.user_attrs["ablation_variant"], t.user_attrs["ablation_seed"]): t for t in trials
@@ -92,3 +93,21 @@ def test_a_tiny_ablation_end_to_end(tiny_space_file: Path, storage_url: str) -> 
     assert again.exit_code == 0, again.output
     assert "0 trial(s) to run" in again.stderr
     assert len(optuna.load_study(study_name="tiny-ablation", storage=storage_url).trials) == 6
+
+
+@pytest.mark.slow
+def test_ablate_takes_trials_per_device(tiny_space_file: Path, storage_url: str) -> None:
+    """--trials-per-device K runs K workers on the CPU, as for cspsearch run."""
+    ran = runner.invoke(
+        app, ["run", "--space", str(tiny_space_file), "--storage", storage_url, "--n-trials", "1"]
+    )
+    assert ran.exit_code == 0, ran.output
+    args = ["ablate", "tiny", "--storage", storage_url, "--top", "1", "--fusion", "full"]
+    args += ["--split-ratio", "0.5", "--seeds", "2", "--device", "cpu", "--no-gradients"]
+    done = runner.invoke(app, [*args, "--trials-per-device", "2", "--study-name", "tpd"])
+    assert done.exit_code == 0, done.output
+    trials = optuna.load_study(study_name="tpd", storage=storage_url).trials
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 4
+    assert len({t.user_attrs.get("worker") for t in trials}) == 2  # two workers took trials
+    refused = runner.invoke(app, [*args, "--trials-per-device", "2", "--n-workers", "2"])
+    assert refused.exit_code == 2 and "give one of them" in refused.stderr
