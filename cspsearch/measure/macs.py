@@ -17,10 +17,11 @@ from typing import Any
 
 import torch
 from fvcore.nn import FlopCountAnalysis
-from fvcore.nn.activation_count import _DEFAULT_SUPPORTED_OPS as ACTIVATION_OPS
-from fvcore.nn.flop_count import _DEFAULT_SUPPORTED_OPS as MAC_OPS
 from torch import nn
 
+from cspsearch.compat import fvcore_default_ops
+
+MAC_OPS, ACTIVATION_OPS = fvcore_default_ops()
 ACT = "activations:"  # operator-name prefix of the activation counts in the shared trace
 
 

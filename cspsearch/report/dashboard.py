@@ -11,6 +11,8 @@ from pathlib import Path
 
 import optuna
 
+from cspsearch import compat
+from cspsearch.compat import study_storage
 from cspsearch.trials.artifacts import artifact_store
 
 # optuna-dashboard's own storage format for a study's figures (its save_plotly_graph_object):
@@ -38,7 +40,7 @@ def save_figure(study: optuna.Study, graph_id: str, figure_json: str) -> None:
     optuna_dashboard. NOTE: its package imports optuna.importance and with it scikit-learn
     (1.4 s measured at the end of every run); tests/report/test_dashboard.py checks that the
     dashboard serves both figures."""
-    storage, study_id = study._storage, study._study_id
+    storage, study_id = study_storage(study), compat.study_id(study)
     key = f"{PLOT_DATA}{graph_id}:"
     chunks = [figure_json[i : i + CHUNK] for i in range(0, len(figure_json), CHUNK)]
     for i, chunk in enumerate(chunks):

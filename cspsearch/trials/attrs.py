@@ -15,37 +15,42 @@ from typing import Any
 
 import optuna
 
+from cspsearch.compat import cached_user_attrs
+from cspsearch.compat import rdb_backend
+from cspsearch.compat import rdb_models
+from cspsearch.compat import trial_id
+
 
 def set_user_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
     """``trial.set_user_attr(k, v)`` for every item, in one statement where possible."""
-    backend = getattr(trial.storage, "_backend", trial.storage)
+    backend = rdb_backend(trial.storage)
     rdb = isinstance(backend, optuna.storages.RDBStorage)
     if attrs and rdb and _upsert(backend, trial, attrs):
-        trial._cached_frozen_trial.user_attrs.update(attrs)
+        cached_user_attrs(trial).update(attrs)
         return
     for key, value in attrs.items():
         trial.set_user_attr(key, value)
 
 
 def _upsert(storage: optuna.storages.RDBStorage, trial: optuna.Trial, attrs: dict) -> bool:
-    try:
-        from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session
-        from sqlalchemy.dialects import postgresql
-        from sqlalchemy.dialects import sqlite
-    except ImportError:
+    found_models = rdb_models()
+    if found_models is None:
         return False
+    models, _create_scoped_session = found_models
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.dialects import sqlite
+
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(storage.engine.name)
     if dialect is None:
         return False
     table = models.TrialUserAttributeModel
     rows = [
-        {"trial_id": trial._trial_id, "key": k, "value_json": json.dumps(v)}
+        {"trial_id": trial_id(trial), "key": k, "value_json": json.dumps(v)}
         for k, v in attrs.items()
     ]
     with _create_scoped_session(storage.scoped_session, True) as session:
-        found = models.TrialModel.find_or_raise_by_id(trial._trial_id, session)
-        storage.check_trial_is_updatable(trial._trial_id, found.state)
+        found = models.TrialModel.find_or_raise_by_id(trial_id(trial), session)
+        storage.check_trial_is_updatable(trial_id(trial), found.state)
         insert = dialect.insert(table).values(rows)
         session.execute(
             insert.on_conflict_do_update(

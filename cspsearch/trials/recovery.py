@@ -24,6 +24,9 @@ from contextlib import contextmanager
 import optuna
 from optuna.trial import TrialState
 
+from cspsearch.compat import study_storage
+from cspsearch.compat import trial_id
+
 GRACE_PERIOD = int(os.environ.get("CSPSEARCH_HEARTBEAT_GRACE", "60"))
 HEARTBEAT_INTERVAL = max(1, min(10, GRACE_PERIOD // 3))
 STAMP = "cspsearch:heartbeat"  # trial system attribute: time of the last heartbeat
@@ -58,9 +61,9 @@ def rdb_heartbeat() -> dict:
 
 def needs_own_heartbeat(study: optuna.Study) -> bool:
     # NOTE: Optuna has no public way to stamp or fail another process's running trial, so this
-    # module uses the study's storage (``study._storage``) and trial ids directly, as Optuna's
+    # module uses the study's storage and trial ids directly (cspsearch/compat.py), as Optuna's
     # own heartbeat code does.
-    return isinstance(study._storage, optuna.storages.JournalStorage)
+    return isinstance(study_storage(study), optuna.storages.JournalStorage)
 
 
 @contextmanager
@@ -70,12 +73,12 @@ def heartbeat(trial: optuna.Trial) -> Iterator[None]:
         yield
         return
     stop = threading.Event()
-    storage, trial_id = trial.study._storage, trial._trial_id
+    storage, own_id = study_storage(trial.study), trial_id(trial)
 
     def beat() -> None:
         while not stop.is_set():
             try:
-                storage.set_trial_system_attr(trial_id, STAMP, time.time())
+                storage.set_trial_system_attr(own_id, STAMP, time.time())
             except (RuntimeError, ValueError):  # the trial finished meanwhile
                 return
             stop.wait(HEARTBEAT_INTERVAL)
@@ -95,16 +98,16 @@ def sweep_stale(study: optuna.Study) -> list[int]:
     if not needs_own_heartbeat(study):
         return []  # RDB storages: Optuna does this before each trial
     now, failed = time.time(), []
-    storage = study._storage
+    storage = study_storage(study)
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         last = t.system_attrs.get(STAMP, t.datetime_start.timestamp() if t.datetime_start else now)
         if now - last <= GRACE_PERIOD:
             continue
         try:
             storage.set_trial_user_attr(
-                t._trial_id, "lost", f"no heartbeat for {now - last:.0f} s"
+                trial_id(t), "lost", f"no heartbeat for {now - last:.0f} s"
             )
-            if not storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
+            if not storage.set_trial_state_values(trial_id(t), TrialState.FAIL):
                 continue  # another worker swept it first
         except (RuntimeError, ValueError):  # finished meanwhile, or swept by another worker
             continue

@@ -162,6 +162,8 @@ def test_saved_figures_read_back_through_optuna_dashboard(tmp_path: Path) -> Non
     import optuna
     from optuna_dashboard._custom_plot_data import get_plotly_graph_objects
 
+    from cspsearch.compat import study_id
+    from cspsearch.compat import study_storage
     from cspsearch.report.dashboard import save_figure
 
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}")
@@ -170,5 +172,6 @@ def test_saved_figures_read_back_through_optuna_dashboard(tmp_path: Path) -> Non
     save_figure(study, "pareto", long)
     save_figure(study, "hypervolume", long)
     save_figure(study, "pareto", short)  # overwrites a longer figure
-    stored = get_plotly_graph_objects(study._storage.get_study_system_attrs(study._study_id))
+    attrs = study_storage(study).get_study_system_attrs(study_id(study))
+    stored = get_plotly_graph_objects(attrs)
     assert stored == {"pareto": short, "hypervolume": long}
