@@ -3,8 +3,10 @@
 Data flows one way, one package a step: space (a file → SearchSpace → one trial's configs) →
 models (ModelConfig → nn.Module) → measure (MACs, latency) → training (the one loop, precision,
 the Task interface) → classification / detection (the tasks) → trials (objective, study, runs)
-→ report (storage → ReportData → HTML). The public API is imported lazily, so
-``import cspsearch`` (and ``cspsearch --help``) does not import torch.
+→ report (storage → ReportData → HTML) → ablate (the controlled experiment and its page) → bench
+→ cli. Leaves any step may use: errors.py, stats.py, pareto.py, compat.py (every private Optuna
+and fvcore name). The public API is imported lazily, so ``import cspsearch`` (and ``cspsearch
+--help``) does not import torch.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Pareto dominance and two-objective hypervolume on plain numbers (a leaf: no imports).
 
-The one place dominance is written; early stopping (search/early_stop.py), the report
+The one place dominance is written; early stopping (trials/early_stop.py), the report
 (report/collect.py, report/hypervolume.py) and the benchmark share it.
 """
 

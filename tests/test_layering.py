@@ -95,22 +95,41 @@ def test_every_package_has_a_layer() -> None:
     assert packages == set().union(*LAYERS)
 
 
-def test_no_import_cycles() -> None:
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of ``graph`` (module → modules it imports) as a path, or None."""
     state: dict[str, str] = {}
 
-    def visit(module: str, path: list[str]) -> None:
+    def visit(module: str, path: list[str]) -> list[str] | None:
         state[module] = "open"
-        for target in sorted(internal(module)):
+        for target in sorted(graph.get(module, ())):
             if state.get(target) == "open":
-                cycle = [*path[path.index(target) :], target] if target in path else [target]
-                pytest.fail(f"import cycle: {' → '.join(cycle)}")
-            if target not in state:
-                visit(target, [*path, target])
+                return [*path[path.index(target) :], target]
+            if target not in state and (found := visit(target, [*path, target])):
+                return found
         state[module] = "done"
+        return None
 
-    for module in MODULES:
-        if module not in state:
-            visit(module, [module])
+    for module in graph:
+        if module not in state and (found := visit(module, [module])):
+            return found
+    return None
+
+
+def test_no_import_cycles() -> None:
+    cycle = find_cycle({m: internal(m) for m in MODULES})
+    assert cycle is None, f"import cycle: {' → '.join(cycle or [])}"
+
+
+def test_the_cycle_checker_finds_a_cycle_it_is_given() -> None:
+    graph = {"a": {"b"}, "b": {"c", "d"}, "c": {"a"}, "d": set()}
+    assert find_cycle(graph) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+    assert find_cycle({"x": {"x"}}) == ["x", "x"]
+
+
+def test_the_layer_check_sees_a_later_import() -> None:
+    assert layer("cspsearch.report.html") < layer("cspsearch.ablate.tables")
+    assert layer("cspsearch.trials.run") > layer("cspsearch.space.loader")
 
 
 @pytest.mark.parametrize("module", [m for m in MODULES if package(m) not in ("", "__main__")])

@@ -1,13 +1,14 @@
 """``cspsearch bench``: how fast trials are and how well the search spends them, every figure a
 ratio of two things measured side by side in the same run (JSON + a markdown table).
 
-study.py runs the default study against a plain Optuna script (same space, trials and
-precision) and splits our trials' wall time; ceiling.py bounds that ratio from training steps
-alone; speed.py times our trainer against a plain DataLoader loop per architecture; machine.py
-measures the dense GEMM peak and samples GPU utilisation; search.py replays samplers and the
-early-stopping scheme against an exhaustively evaluated grid. bf16 is measured only where the
-device computes it natively (elsewhere ``n/a``, with why). Every part is bounded in time and
-announced as it starts. Targets are checked in ``TARGETS``; a miss is reported, not hidden.
+study.py runs the default study against a plain Optuna script (same space, trials and precision;
+the plain script is plain.py) and splits our trials' wall time; ceiling.py bounds that ratio
+from training steps alone; speed.py times our trainer against a plain DataLoader loop per
+architecture; machine.py measures the dense GEMM peak and samples GPU utilisation; search.py
+replays samplers and the early-stopping scheme against an exhaustively evaluated grid. bf16 is
+measured only where the device computes it natively (elsewhere ``n/a``, with why). Every part is
+bounded in time and announced as it starts. Targets are checked in ``TARGETS``; a miss is
+reported, not hidden; table.py writes the markdown table.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Command line (typer): one thin module per command group over the package's steps.
 
-app.py holds the app and the error handling; importing this package registers every command.
+app.py holds the app and the error handling; importing this package registers every command:
+run.py (``run``, ``worker``), ablate.py, report.py (``report``, ``dashboard``, ``export``,
+``data``), model.py (``model list|show|ablation``), spaces.py and bench.py.
 """
 
 from __future__ import annotations

@@ -1,1 +1,3 @@
-"""Object detection: a synthetic shapes dataset, a COCO reader, COCO AP, anchors and training."""
+"""Object detection: a synthetic shapes dataset (shapes.py), a COCO reader (coco.py), tensors
+on the device (data.py), boxes and IoU losses (boxes.py, loss.py), anchors (anchors.py), COCO AP
+with pycocotools (evaluate.py) and the Task (task.py)."""

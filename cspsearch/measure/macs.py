@@ -83,15 +83,15 @@ def count_macs(model: nn.Module, input_size: int, in_chans: int) -> MacReport:
     )
     params = sum(p.numel() for p in model.parameters())
     return MacReport(
-        macs,
-        2 * macs,
-        params,
-        params - bn,
-        input_size,
-        by_stage,
-        by_operator,
-        unsupported,
-        activation_count,
+        macs=macs,
+        flops=2 * macs,
+        params=params,
+        params_no_bn=params - bn,
+        input_size=input_size,
+        by_stage=by_stage,
+        by_operator=by_operator,
+        unsupported_ops=unsupported,
+        activations=activation_count,
     )
 
 

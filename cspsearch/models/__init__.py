@@ -1,5 +1,7 @@
 """Model families: ModelConfig → nn.Module (registry.py), one generic CSP stage
-(csp_stage.py) and each family's blocks; necks and the detector for detection."""
+(csp_stage.py) with the shared layers (layers.py) and each family's blocks (densenet.py,
+peleenet.py; blocks.py and backbones.py for ResNet, ResNeXt and DarkNet); named presets
+(presets.py); necks and the detector for detection (necks.py, detector.py)."""
 
 from __future__ import annotations
 

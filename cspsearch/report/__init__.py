@@ -1,7 +1,8 @@
-"""Ablation reports: study storage → ReportData (collect.py) → statistics (ablation.py) →
-figures (figures.py) → one offline HTML file (html.py); export.py and dashboard.py read the same
-data. No torch here. ``write_report`` and ``report_path`` are imported on first use, so
-reaching ``collect`` does not import plotly."""
+"""The search report: study storage → ReportData (collect.py) → statistics (factors.py, with the
+adjusted effects of effects.py; hypervolume.py) → figures (figures.py) and tables (tables.py) →
+one offline HTML file (html.py); export.py and dashboard.py read the same data. No torch here.
+``write_report`` and ``report_path`` are imported on first use, so reaching ``collect`` does not
+import plotly."""
 
 from __future__ import annotations
 

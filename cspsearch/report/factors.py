@@ -91,14 +91,14 @@ def _level(
     ref_macs = statistics.fmean(r.macs or 0 for r in ref)
     ref_score = statistics.fmean(_score(r, metric) for r in ref)
     return FactorLevel(
-        factor,
-        level,
-        score,
-        macs,
-        statistics.fmean(r.n_params or 0 for r in group),
-        is_ref,
-        100 * (macs / ref_macs - 1) if ref_macs else None,
-        100 * (score.mean - ref_score),
+        factor=factor,
+        level=level,
+        metric=score,
+        macs=macs,
+        params=statistics.fmean(r.n_params or 0 for r in group),
+        reference=is_ref,
+        delta_macs_pct=100 * (macs / ref_macs - 1) if ref_macs else None,
+        delta_metric_pp=100 * (score.mean - ref_score),
     )
 
 
@@ -137,13 +137,15 @@ def paired_comparisons(rows: Sequence[TrialRow], metric: str = "score") -> list[
                     test = paired([100 * p[0] for p in pairs], [100 * p[1] for p in pairs])
                     out.append(
                         Comparison(
-                            factor,
-                            a,
-                            b,
-                            test.diff,
-                            interval([100 * (mb / ma - 1) for _, _, ma, mb in pairs if ma]),
-                            test.p_value,
-                            test.verdict,
+                            factor=factor,
+                            a=a,
+                            b=b,
+                            diff_pp=test.diff,
+                            macs_pct=interval(
+                                [100 * (mb / ma - 1) for _, _, ma, mb in pairs if ma]
+                            ),
+                            p_value=test.p_value,
+                            verdict=test.verdict,
                         )
                     )
     return out

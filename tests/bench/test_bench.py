@@ -4,6 +4,7 @@ the definitions behind the figures (reference point, GEMM MACs, bounded GEMM tim
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -85,12 +86,26 @@ def test_tiny_bench_writes_every_key(tiny_space_file: Path, tmp_path: Path) -> N
     assert [len(result[k]["runs_wall_s"]) for k in ("plain_optuna", "our_study")] == [2, 2]
     assert result["plain_optuna"]["mean_macs_trained"] > 0  # what each side chose to train
     assert result["our_study"]["mean_macs_trained"] > 0
-    assert result["study_speedup_vs_plain_optuna"] > 0
+    plain, ours = result["plain_optuna"], result["our_study"]
+    # The headline ratios are the ratios of the times in the same file (a swapped or stale
+    # figure fails here).
+    assert result["study_speedup_vs_plain_optuna"] == pytest.approx(
+        plain["wall_s"] / ours["wall_s"]
+    )
+    assert plain["wall_s"] == pytest.approx(sum(plain["runs_wall_s"]))
+    assert result["trial_speedup_vs_plain_optuna"] == pytest.approx(
+        plain["per_trained_trial_s"] / ours["per_trained_trial_s"]
+    )
     # The plain script replayed our first study's trials: the same architectures, equal work.
     same = result["same_architectures"]
     assert same["plain_replay"]["trials"] == same["ours"]["trials"] > 0
-    assert result["study_speedup_same_architectures"] > 0
-    assert result["study_speedup_ceiling"] > 0  # steps of forked one-thread workers at once
+    assert result["study_speedup_same_architectures"] == pytest.approx(
+        same["plain_replay"]["wall_s"] / same["ours"]["wall_s"]
+    )
+    steps = result["ceiling_steps"]  # steps of forked one-thread workers at once
+    ceilings = [steps["workers"] * r["plain_step_ms"] / r["worker_step_ms"]
+                for r in steps["architectures"]]  # fmt: skip
+    assert result["study_speedup_ceiling"] == pytest.approx(statistics.median(ceilings))
     assert len(result["ceiling_steps"]["architectures"]) == TINY["compared"]
     assert 0 < result["overhead_harness_fraction"] < 1
     assert result["grid_size"] == 7 and result["trials_fraction"] == pytest.approx(2 / 7)
