@@ -1,6 +1,7 @@
 """MACs and parameters of a model, counted with fvcore before any training.
 
-Convention (DESIGN.md §2): one fused multiply-add = 1 MAC, as fvcore counts; FLOPs = 2 × MACs.
+Convention (docs/conventions.md#macs-and-flops): one fused multiply-add = 1 MAC, as fvcore
+counts; FLOPs = 2 × MACs.
 Policy: fvcore's default op table as it is — convolutions, linear/matmul, batch norm (2 per
 element in eval mode) and adaptive pooling. Ops fvcore does not know (ReLU's in-place form,
 add, average pooling, …) count as zero; their names and call counts are kept in

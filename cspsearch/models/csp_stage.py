@@ -1,4 +1,5 @@
-"""One generic CSP stage (CSPNet §3.1, Fig. 2-4; DESIGN.md §2-3): split by γ → blocks → fusion.
+"""One generic CSP stage (CSPNet §3.1, Fig. 2-4): split by γ → blocks → fusion; the vocabulary
+is docs/conventions.md's.
 
 Every family supplies only its block body (and its down-sampling); the split, the transitions,
 the concatenation and the pooling live here. Widths, for a stage with input width C, bypass
@@ -33,12 +34,12 @@ concatenation after it, at the next stage's resolution (the last stage has no po
 inference, the one structure that reproduces the paper's PeleeNet ablation in compute
 (cspsearch/measure/paper_compute.py). The residual families down-sample at the start of a stage
 (a strided convolution), so for them the pool is the identity.
-NOTE: fresh bypass (DESIGN.md §3). The bypass is taken from the front of the input; a ``last``
-stage puts its block path first, so the next stage's bypass is made of processed channels and
-the channels that bypassed this stage go through the next one's blocks. When the next stage's
-γ·C' exceeds the processed width θD (γ > ½, or θ < 1), its bypass is clamped to θD: no
-channel bypasses two stages in a row, at the cost of a smaller effective γ (recorded in
-``StageWidths.bypass``). ``full``/``first`` mix every channel in their last transition.
+NOTE: fresh bypass (docs/conventions.md#fresh-bypass). The bypass is taken from the front of
+the input; a ``last`` stage puts its block path first, so the next stage's bypass is made of
+processed channels and the channels that bypassed this stage go through the next one's blocks.
+When the next stage's γ·C' exceeds the processed width θD (γ > ½, or θ < 1), its bypass is
+clamped to θD: no channel bypasses two stages in a row, at the cost of a smaller effective γ
+(recorded in ``StageWidths.bypass``). ``full``/``first`` mix every channel in their last transition.
 """
 
 from __future__ import annotations

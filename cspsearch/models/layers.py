@@ -41,7 +41,8 @@ class ConvBnAct(nn.Sequential):
 
 
 def split_channels(channels: int, split_ratio: float, divisor: int = 1) -> tuple[int, int]:
-    """Split ``channels`` into (bypass, blocks) for the split ratio γ (DESIGN.md §2).
+    """Split ``channels`` into (bypass, blocks) for the split ratio γ
+    (docs/conventions.md#split-ratio).
 
     ``bypass`` = γ · channels rounded to the nearest multiple of ``divisor``, then clamped so
     both parts keep at least ``divisor`` channels. Raises BuildError when that is impossible.

@@ -76,7 +76,8 @@ class ModelConfig:
     depth: tuple[int, ...] | int = 2  # blocks (dense layers) per stage
     growth_rate: tuple[int, ...] | int = 12  # channels each dense layer adds
     split_ratio: tuple[float, ...] | float = 0.5  # γ: fraction of channels that bypass the blocks
-    fusion: tuple[str, ...] | str = "full"  # none / first / last / full (DESIGN.md §2)
+    # none / first / last / full (docs/conventions.md#fusion)
+    fusion: tuple[str, ...] | str = "full"
     compression: float = 0.5  # DenseNet's θ: stage width = θ · (input + depth · growth_rate)
     bottleneck: int = 4  # a dense layer's 1×1 width, in multiples of its growth rate
     # Bottleneck and dark-block families (csp_resnet, csp_resnext, csp_darknet; timm's cspnet.py):

@@ -1,5 +1,6 @@
-"""Every stage's bypass is fresh (DESIGN.md §3): no input channel of a stage reaches the output
-of the next stage untouched, for every fusion pair and γ — checked by autograd."""
+"""Every stage's bypass is fresh (docs/conventions.md#fresh-bypass): no input channel of a stage
+reaches the output of the next stage untouched, for every fusion pair and γ — checked by
+autograd."""
 
 from __future__ import annotations
 

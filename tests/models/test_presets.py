@@ -18,7 +18,7 @@ from cspsearch.models.presets import PRESETS
 from cspsearch.space.configs import ModelConfig
 
 # timm's results/benchmark-infer-amp-nchw-pt240-cu124-rtx4090.csv at 256×256, 1000 classes:
-# param_count (millions, 2 decimals) and infer_gmacs. DESIGN.md gives two counts exactly.
+# param_count (millions, 2 decimals) and infer_gmacs. docs/zoo.md gives two counts exactly.
 REFERENCE = {
     "cspresnet50": (21.62, 4.54),
     "cspresnext50": (20.57, 4.05),
