@@ -13,14 +13,14 @@ app.add_typer(model_app, name="model")
 
 @model_app.command("list")
 def model_list() -> None:
-    """The named architectures (timm's reference configs)."""
+    """The named architectures (timm's reference configs, ultralytics' YOLO models)."""
     from cspsearch.models.presets import PRESETS
 
     for name, (cfg, size) in PRESETS.items():
-        typer.echo(
-            f"{name:<14} {cfg.family:<12} {cfg.num_stages} stages, fusion "
-            f"{'/'.join(sorted(set(cfg.fusion)))}, {size}×{size}"
-        )
+        kind = "fusion " + "/".join(sorted(set(cfg.fusion)))
+        if cfg.family == "csp_yolo":  # its stages differ by block, not by fusion
+            kind = "block " + "/".join(dict.fromkeys(cfg.block))
+        typer.echo(f"{name:<14} {cfg.family:<12} {cfg.num_stages} stages, {kind}, {size}×{size}")
 
 
 @model_app.command("ablation")
@@ -60,6 +60,14 @@ def model_show(
         label, cfg, size = resolve(name, input_size, classes)
         model = build_model(cfg)
         report = count_macs(model, size, cfg.in_chans)
+        # The backbone is the network without its head (a detector's backbone: stem, stages).
+        backbone = {}
+        if hasattr(model, "head"):
+            head_params = sum(p.numel() for p in model.head.parameters())
+            backbone = {
+                "backbone_params": report.params - head_params,
+                "backbone_macs": report.macs - report.by_stage.get("head", 0),
+            }
         device = pick_device("auto")
         timed = measure_latency(model.to(device), size, cfg.in_chans, device) if latency else {}
         if json_out:
@@ -68,6 +76,7 @@ def model_show(
                 "family": cfg.family,
                 "num_classes": cfg.num_classes,
                 **asdict(report),
+                **backbone,
                 "device": device,
                 **timed,
             }
@@ -79,6 +88,11 @@ def model_show(
             f"MACs {report.macs / 1e9:.3f} G, FLOPs {report.flops / 1e9:.3f} G "
             "(fvcore: 1 multiply-add = 1 MAC; FLOPs = 2 × MACs)"
         )
+        if backbone:
+            typer.echo(
+                f"backbone (without the head) params {backbone['backbone_params']:,}, "
+                f"MACs {backbone['backbone_macs'] / 1e9:.3f} G"
+            )
         typer.echo(f"activations {report.activations:,} (fvcore)")
         if timed:
             typer.echo(

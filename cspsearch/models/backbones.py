@@ -31,29 +31,35 @@ def plan(cfg: ModelConfig) -> list[tuple[int, StageWidths]]:
     """Per stage: its input width and its widths after the expansion (raises BuildError)."""
     out, in_chs = [], cfg.stem_width
     for i in range(cfg.num_stages):
-        exp = int(round(cfg.out_chs[i] * cfg.expand_ratio[i]))
-        groups = cfg.groups[i]
-        try:
-            w = stage_widths(
-                exp,
-                cfg.out_chs[i],
-                cfg.fusion[i],
-                cfg.split_ratio[i],
-                lambda c: c,
-                divisor=groups,
-            )
-            width = w.blocks_in if cfg.fusion[i] != "none" else cfg.out_chs[i]
-            mid = int(round(width * cfg.bottle_ratio[i]))
-            if mid % groups or in_chs % groups:
-                raise BuildError(
-                    f"{groups} groups do not divide the blocks' inner width {mid} "
-                    f"or the input width {in_chs}"
-                )
-        except BuildError as exc:
-            raise BuildError(f"stage {i}: {exc}") from None
+        w = plan_stage(cfg, i, in_chs)
         out.append((in_chs, w))
         in_chs = w.out
     return out
+
+
+def plan_stage(cfg: ModelConfig, i: int, in_chs: int) -> StageWidths:
+    """Stage ``i``'s widths after the expansion, for an input of ``in_chs`` (BuildError)."""
+    exp = int(round(cfg.out_chs[i] * cfg.expand_ratio[i]))
+    groups = cfg.groups[i]
+    try:
+        w = stage_widths(
+            exp,
+            cfg.out_chs[i],
+            cfg.fusion[i],
+            cfg.split_ratio[i],
+            lambda c: c,
+            divisor=groups,
+        )
+        width = w.blocks_in if cfg.fusion[i] != "none" else cfg.out_chs[i]
+        mid = int(round(width * cfg.bottle_ratio[i]))
+        if mid % groups or in_chs % groups:
+            raise BuildError(
+                f"{groups} groups do not divide the blocks' inner width {mid} "
+                f"or the input width {in_chs}"
+            )
+    except BuildError as exc:
+        raise BuildError(f"stage {i}: {exc}") from None
+    return w
 
 
 def stem(cfg: ModelConfig) -> nn.Sequential:

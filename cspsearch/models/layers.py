@@ -20,7 +20,8 @@ def get_activation(name: str | None) -> nn.Module:
 
 
 class ConvBnAct(nn.Sequential):
-    """Convolution (no bias) → BatchNorm → activation; 'same' padding for odd kernels."""
+    """Convolution (no bias) → BatchNorm → activation; 'same' padding for odd kernels
+    (``padding`` overrides it, e.g. YOLOv5's 6×6 stem convolution with padding 2)."""
 
     def __init__(
         self,
@@ -30,11 +31,11 @@ class ConvBnAct(nn.Sequential):
         stride: int = 1,
         groups: int = 1,
         act: str | None = "relu",
+        padding: int | None = None,
     ) -> None:
+        pad = kernel_size // 2 if padding is None else padding
         super().__init__(
-            nn.Conv2d(
-                in_chs, out_chs, kernel_size, stride, kernel_size // 2, groups=groups, bias=False
-            ),
+            nn.Conv2d(in_chs, out_chs, kernel_size, stride, pad, groups=groups, bias=False),
             nn.BatchNorm2d(out_chs),
             get_activation(act),
         )

@@ -2,7 +2,8 @@
 ModelConfigs for 1000 ImageNet classes at their reference input size (no torch here).
 
 The cs3 sizes come from one helper, as timm builds them: widths × w (rounded to multiples of
-8) and depths × d (truncated) of the large model.
+8) and depths × d (truncated) of the large model. ultralytics' YOLO models (csp_yolo) are in
+yolo_presets.py and merged in here.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from cspsearch.models.yolo_presets import YOLO_PRESETS
 from cspsearch.space.configs import ModelConfig
 
 IMAGENET = dict(in_chans=3, num_classes=1000)
@@ -148,6 +150,8 @@ PRESETS: dict[str, tuple[ModelConfig, int]] = {  # name → (config, reference i
         224,
     ),
 }
+
+PRESETS.update(YOLO_PRESETS)
 
 
 def preset(name: str, **changes: Any) -> tuple[ModelConfig, int]:

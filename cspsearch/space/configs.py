@@ -15,7 +15,33 @@ from typing import Any
 
 FUSIONS = ("none", "first", "last", "full")
 # Model families: cspsearch.models registers a builder for each and refuses any other name.
-FAMILIES = ("csp_densenet", "csp_resnet", "csp_resnext", "csp_darknet", "csp_peleenet")
+FAMILIES = (
+    "csp_densenet",
+    "csp_resnet",
+    "csp_resnext",
+    "csp_darknet",
+    "csp_peleenet",
+    "csp_yolo",
+)
+# csp_yolo's stage blocks (docs/family.md): csp is the darknet CSP stage with ``fusion``; the
+# others are ultralytics' C3 (YOLOv5), C2f (YOLOv8), C3k2 (YOLO11), ELAN1 and RepNCSPELAN4
+# (YOLOv9). Every other family's stages are ``csp``.
+BLOCKS = ("csp", "c3", "c2f", "c3k2", "elan", "gelan")
+# The per-stage keys that only some blocks take (every block takes depth, out_chs, stride,
+# down_growth and split_ratio; csp's split_ratio only when its fusion is not none).
+BLOCK_KEYS = {
+    "csp": ("fusion", "expand_ratio", "bottle_ratio", "groups", "cross_linear"),
+    "c3": ("hidden_ratio", "shortcut"),
+    "c2f": ("hidden_ratio", "shortcut"),
+    "c3k2": ("hidden_ratio", "shortcut", "c3k"),
+    "elan": ("hidden_ratio",),
+    "gelan": ("hidden_ratio", "shortcut"),
+}
+BLOCK_ONLY = tuple(sorted({k for keys in BLOCK_KEYS.values() for k in keys}))
+YOLO_ONLY = ("down", "tail", "tail_depth", "head")  # model keys only csp_yolo takes
+DOWNS = ("conv", "aconv")  # csp_yolo's stride-2 down-sampling: 3×3/2 conv, or YOLOv9's AConv
+TAILS = ("none", "sppf", "c2psa", "sppf_c2psa", "sppelan")  # after csp_yolo's last stage
+HEADS = ("linear", "classify")  # pool → linear, or ultralytics' Classify (1×1 to 1280 first)
 # The task each dataset trains (cspsearch/training/task.py finds the task's package by name).
 DATASET_TASKS = {
     "digits": "classification",
@@ -62,6 +88,10 @@ PER_STAGE = frozenset(
         "bottle_ratio",
         "cross_linear",
         "down_growth",
+        "block",
+        "hidden_ratio",
+        "shortcut",
+        "c3k",
     }
 )
 
@@ -88,6 +118,15 @@ class ModelConfig:
     bottle_ratio: tuple[float, ...] | float = 1.0  # a block's inner width, × its width
     cross_linear: tuple[bool, ...] | bool = False  # no activation after the expansion
     down_growth: tuple[bool, ...] | bool = False  # the down-convolution already makes out_chs
+    # csp_yolo (cspsearch/models/yolo.py, docs/family.md); other families' stages are csp:
+    block: tuple[str, ...] | str = "csp"  # one of BLOCKS
+    hidden_ratio: tuple[float, ...] | float = 0.5  # ultralytics' e: 2·e·out_chs hidden channels
+    shortcut: tuple[bool, ...] | bool = True  # residual adds in the block's bottlenecks
+    c3k: tuple[bool, ...] | bool = False  # c3k2 only: inner units are small C3s (C3k)
+    down: str = "conv"  # one of DOWNS, for csp_yolo's yolo-block stages of stride 2
+    tail: str = "none"  # one of TAILS, run after the last stage (part of it)
+    tail_depth: int = 1  # PSA blocks in a c2psa tail
+    head: str = "linear"  # one of HEADS
     activation: str = "relu"
     stem_kernel: int = 3
     stem_stride: int = 1  # 1, 2 or 4 (4: a stride-2 convolution and, with stem_pool, a max-pool)

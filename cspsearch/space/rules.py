@@ -9,13 +9,17 @@ from typing import Any
 
 from cspsearch.space.configs import ACTIVATIONS
 from cspsearch.space.configs import ATTENTIONS
+from cspsearch.space.configs import BLOCKS
 from cspsearch.space.configs import BOX_LOSSES
 from cspsearch.space.configs import DATASETS
+from cspsearch.space.configs import DOWNS
 from cspsearch.space.configs import FAMILIES
 from cspsearch.space.configs import FUSIONS
+from cspsearch.space.configs import HEADS
 from cspsearch.space.configs import NECKS
 from cspsearch.space.configs import PRECISIONS
 from cspsearch.space.configs import SAMPLERS
+from cspsearch.space.configs import TAILS
 
 Rule = Callable[[Any], str | None]  # returns why a value is invalid, or None
 
@@ -98,6 +102,14 @@ RULES: dict[str, dict[str, Rule]] = {
         "stem_stride": _int(1, 4),
         "stem_pool": _bool,
         "stem_convs": _int(1, 2),
+        "block": _one_of(BLOCKS),
+        "hidden_ratio": _float(0.0, 1.0, low_open=True, high_open=False),
+        "shortcut": _bool,
+        "c3k": _bool,
+        "down": _one_of(DOWNS),
+        "tail": _one_of(TAILS),
+        "tail_depth": _int(1, 8),
+        "head": _one_of(HEADS),
     },
     "train": {
         "epochs": _int(1, 10_000),

@@ -15,6 +15,7 @@ from cspsearch.measure.macs import count_macs
 from cspsearch.models import FAMILIES
 from cspsearch.models import build_model
 from cspsearch.models.presets import PRESETS
+from cspsearch.models.yolo_presets import YOLO_PRESETS
 from cspsearch.space.configs import ModelConfig
 
 # timm's results/benchmark-infer-amp-nchw-pt240-cu124-rtx4090.csv at 256×256, 1000 classes:
@@ -33,7 +34,8 @@ EXACT = {"cspresnet50": 21_616_168, "cspdarknet53": 27_642_184}
 
 
 def test_every_preset_has_a_reference() -> None:
-    assert set(PRESETS) == set(REFERENCE) | {"peleenet", "csppeleenet"}
+    # ultralytics' models have theirs in tests/models/test_yolo_presets.py.
+    assert set(PRESETS) == set(REFERENCE) | {"peleenet", "csppeleenet"} | set(YOLO_PRESETS)
 
 
 def test_peleenet_matches_the_paper() -> None:
