@@ -1,7 +1,7 @@
 """The YOLO-era CSP blocks of the csp_yolo family in the project's terms (docs/family.md):
 C3 (YOLOv5), C2f (YOLOv8), C3k2 with its C3k units (YOLO11), ELAN1 and RepNCSPELAN4
-(YOLOv9, its RepConv in training form, unfused), written after ultralytics'
-nn/modules/block.py and conv.py.
+(YOLOv9, its RepConv in training form, unfused), written after
+ultralytics.nn.modules.block and .conv.
 
 Every block maps ``in_chs → out_chs`` at one resolution. A 1×1 projection (C3: two of them)
 makes ``hidden = 2 · int(hidden_ratio · out_chs)`` channels (hidden_ratio is ultralytics' e);

@@ -1,5 +1,5 @@
-"""The parts around csp_yolo's blocks (docs/family.md), after ultralytics' nn/modules/block.py
-and head.py: the tails after the last stage (SPPF, C2PSA with its PSA blocks and attention,
+"""The parts around csp_yolo's blocks (docs/family.md), after ultralytics.nn.modules.block
+and .head: the tails after the last stage (SPPF, C2PSA with its PSA blocks and attention,
 SPPELAN), YOLOv9's AConv down-sampling and the Classify head.
 """
 

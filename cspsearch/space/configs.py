@@ -38,6 +38,14 @@ BLOCK_KEYS = {
     "gelan": ("hidden_ratio", "shortcut"),
 }
 BLOCK_ONLY = tuple(sorted({k for keys in BLOCK_KEYS.values() for k in keys}))
+
+
+def block_takes(block: str, key: str) -> bool:
+    """Whether a stage with ``block`` takes the model key ``key`` (keys outside BLOCK_ONLY:
+    every block; an unknown block takes none of BLOCK_ONLY)."""
+    return key not in BLOCK_ONLY or key in BLOCK_KEYS.get(block, ())
+
+
 YOLO_ONLY = ("down", "tail", "tail_depth", "head")  # model keys only csp_yolo takes
 DOWNS = ("conv", "aconv")  # csp_yolo's stride-2 down-sampling: 3×3/2 conv, or YOLOv9's AConv
 TAILS = ("none", "sppf", "c2psa", "sppf_c2psa", "sppelan")  # after csp_yolo's last stage

@@ -9,6 +9,8 @@ import math
 from typing import Any
 
 from cspsearch.errors import SpaceError
+from cspsearch.space.blocks import check_blocks
+from cspsearch.space.blocks import may_split_unfused
 from cspsearch.space.configs import BUDGETS
 from cspsearch.space.configs import DETECTION_DATASETS
 from cspsearch.space.configs import OBJECTIVES
@@ -74,6 +76,7 @@ def _check_conflicts(space: SearchSpace) -> None:
             f"{data.val_fraction} + {data.test_fraction} leave under 10% of the data to train on"
         )
     check_task(space)
+    check_blocks(space)  # e.g. fusion set for a c2f stage (csp_yolo's blocks)
     fusion = space.model.get("fusion", ModelConfig.fusion)
     choices = [
         v
@@ -82,7 +85,7 @@ def _check_conflicts(space: SearchSpace) -> None:
     ]
     ratio = space.model.get("split_ratio")
     searched = any(is_spec(r) for r in (ratio if isinstance(ratio, tuple) else (ratio,)))
-    if searched and all(f == "none" for f in choices):
+    if searched and all(f == "none" for f in choices) and not may_split_unfused(space.model):
         raise SpaceError(
             f"{space.source}: model.split_ratio: searched, but fusion is always none, so no "
             "stage is split (search fusion too, or fix split_ratio)"

@@ -7,6 +7,8 @@ from typing import Any
 
 import optuna
 
+from cspsearch.space.blocks import untaken_as_default
+from cspsearch.space.configs import BLOCK_ONLY
 from cspsearch.space.configs import DetectorConfig
 from cspsearch.space.configs import ModelConfig
 from cspsearch.space.configs import TrainConfig
@@ -19,11 +21,15 @@ def sample_config(space: SearchSpace, trial: optuna.Trial) -> tuple[ModelConfig,
     """Draw one architecture and training setting from ``space``.
 
     ``fusion`` is drawn before ``split_ratio``: a stage with fusion ``none`` has no split, so its
-    γ is not suggested (a conditional parameter) and keeps the config's default.
+    γ is not suggested (a conditional parameter) and keeps the config's default. ``block`` is
+    drawn first: a key the stage's block does not take (fusion for c2f, hidden_ratio for csp;
+    cspsearch/space/blocks.py) is not suggested either.
     """
     model: dict[str, Any] = {}
-    for key in sorted(space.model, key=lambda k: k == "split_ratio"):  # split_ratio last
+    for key in sorted(space.model, key=_order):  # block first, split_ratio last
         value = space.model[key]
+        if key in BLOCK_ONLY:
+            value = untaken_as_default(key, value, model.get("block", ModelConfig.block))
         if key == "split_ratio":
             fusion = model.get("fusion", ModelConfig.fusion)
             value = _unfused_as_default(
@@ -42,6 +48,10 @@ def sample_detector(space: SearchSpace, trial: optuna.Trial) -> DetectorConfig:
             continue  # conditional, like split_ratio: no Maxout, no group size
         out[key] = _suggest(trial, key, space.detector[key])
     return DetectorConfig(**out)
+
+
+def _order(key: str) -> int:
+    return 0 if key == "block" else 2 if key == "split_ratio" else 1
 
 
 def _unfused_as_default(value: Any, fusion: Any, num_stages: int) -> Any:

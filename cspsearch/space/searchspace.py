@@ -18,6 +18,7 @@ from typing import Any
 from cspsearch.space.configs import DATASET_TASKS
 from cspsearch.space.configs import DataConfig
 from cspsearch.space.configs import ModelConfig
+from cspsearch.space.configs import block_takes
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,12 @@ class SearchSpace:
     def baseline_params(self) -> dict[str, Any]:
         """Fixed values that make a trial the plain network: every searched fusion set to none
         (empty when fusion is fixed or none is not a choice)."""
-        fusion = self.model.get("fusion")
+        fusion, block = self.model.get("fusion"), self.model.get("block")
+        if isinstance(block, Choice):  # csp_yolo: the plain network is the csp block's
+            plain = "csp" in block.choices and self.model.get("family") == "csp_yolo"
+            rest = dataclasses.replace(self, model={**self.model, "block": "csp"})
+            base = rest.baseline_params() if plain else {}
+            return {"block": "csp", **base} if base else {}
         if isinstance(fusion, Choice) and "none" in fusion.choices:
             return {"fusion": "none"}
         if isinstance(fusion, tuple):
@@ -135,6 +141,13 @@ def _values(value: Any) -> tuple:
 
 
 def _space_size(space: SearchSpace) -> int | None:
+    block = space.model.get("block")
+    if isinstance(block, Choice):  # each block adds the combinations of the keys it takes
+        sizes = [
+            _space_size(dataclasses.replace(space, model=_restrict(space.model, b)))
+            for b in block.choices
+        ]
+        return None if None in sizes else sum(sizes)
     n = space.model.get("num_stages", ModelConfig.num_stages)
     if is_spec(n):
         return None  # per-stage counts depend on the sampled number of stages
@@ -163,6 +176,11 @@ def _space_size(space: SearchSpace) -> int | None:
             return None
         total += math.prod(counts)
     return math.prod(others) * total
+
+
+def _restrict(model: dict[str, Any], block: str) -> dict[str, Any]:
+    """The model section with ``block`` fixed and the keys it does not take left out."""
+    return {**{k: v for k, v in model.items() if block_takes(block, k)}, "block": block}
 
 
 def _unconditional(space: SearchSpace) -> list[tuple[str, Any]]:

@@ -111,8 +111,11 @@ def test_spaces_list_and_show() -> None:
         "csp_darknet",
         "csp_peleenet",
         "csp_efm",
+        "csp_yolo",
+        "csp_yolo_efm",
     }
     assert "5,760 combinations" in lines["csp_densenet"]
+    assert "240 combinations" in lines["csp_yolo"]  # each block with the keys it takes
     assert "720 combinations" in lines["csp_efm"]  # maxout_size counts only with Maxout on
     code, out, _ = invoke("spaces", "show", "csp_densenet")
     assert code == 0 and "fusion: {choices: [none, first, last, full]}" in out

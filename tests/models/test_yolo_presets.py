@@ -84,3 +84,9 @@ def test_model_list_shows_the_family_and_blocks() -> None:
     rows = {line.split()[0]: line for line in result.stdout.splitlines()}
     assert "csp_yolo" in rows["yolo11n-cls"] and "block c3k2" in rows["yolo11n-cls"]
     assert "block elan/gelan" in rows["yolov9t"] and "640×640" in rows["yolov9t"]
+
+
+def test_an_unknown_preset_is_one_line_and_exit_2() -> None:
+    result = CliRunner().invoke(app, ["model", "show", "yolov8x-cls", "--no-latency"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "unknown space 'yolov8x-cls'" in result.stderr and "yolov8n-cls" in result.stderr
