@@ -174,3 +174,14 @@ def test_the_detector_takes_the_tail_as_its_coarsest_level() -> None:
     with torch.no_grad():
         levels = Backbone(cfg).eval()(torch.zeros(1, 3, 64, 64))
     assert [tuple(f.shape[1:]) for f in levels] == [(16, 16, 16), (24, 8, 8), (32, 4, 4)]
+
+
+def test_the_csp_block_is_the_darknet_stage() -> None:
+    from dataclasses import replace
+
+    from cspsearch.models.presets import PRESETS
+
+    # timm's cs3darknet_s, built by csp_yolo with every stage's block csp: the same network.
+    cfg, _ = PRESETS["cs3darknet_s"]
+    model = build_model(replace(cfg, family="csp_yolo"))
+    assert sum(p.numel() for p in model.parameters()) == 3_276_344
