@@ -39,7 +39,8 @@ the input; a ``last`` stage puts its block path first, so the next stage's bypas
 processed channels and the channels that bypassed this stage go through the next one's blocks.
 When the next stage's γ·C' exceeds the processed width θD (γ > ½, or θ < 1), its bypass is
 clamped to θD: no channel bypasses two stages in a row, at the cost of a smaller effective γ
-(recorded in ``StageWidths.bypass``). ``full``/``first`` mix every channel in their last transition.
+(recorded in ``StageWidths.bypass``). ``full``/``first`` mix every channel in their last
+transition.
 """
 
 from __future__ import annotations
