@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from cspsearch.ablate.read import AblationData
 from cspsearch.ablate.tables import VariantStats
+from cspsearch.ablate.tables import front
 
 
 def change_figure(data: AblationData) -> go.Figure:
@@ -41,6 +42,47 @@ def change_figure(data: AblationData) -> go.Figure:
         "vs MACs change",
         xaxis_title=f"MACs change against {data.reference} (%)",
         yaxis_title=f"Δ {data.metric} (percentage points)",
+        template="plotly_white",
+        height=480,
+    )
+    return fig
+
+
+def front_figure(data: AblationData) -> go.Figure:
+    """Each variant's mean score against its MACs change, one trace per base (and pooled), the
+    front of each joined by a line: blocks differ in compute, so a block that loses accuracy
+    may still be on the front."""
+    fig = go.Figure()
+    groups = [(t.base, t.rows) for t in data.tables]
+    if len(data.tables) > 1:
+        groups.append(("pooled", data.pooled))
+    for name, rows in groups:
+        shown = [v for v in rows if v.macs_change is not None]
+        on = set(front(shown))
+        ordered = sorted((v for v in shown if v.variant in on), key=lambda v: v.macs_change)
+        trace = go.Scatter(
+            x=[v.macs_change for v in shown],
+            y=[100 * v.score.mean for v in shown],
+            mode="markers+text",
+            text=[v.variant + (" ★" if v.variant in on else "") for v in shown],
+            textposition="top center",
+            name=name,
+            hovertemplate="%{text}: MACs %{x:+.1f}%, %{y:.1f}%<extra>" + name + "</extra>",
+        )
+        fig.add_trace(trace)
+        fig.add_trace(
+            go.Scatter(
+                x=[v.macs_change for v in ordered],
+                y=[100 * v.score.mean for v in ordered],
+                mode="lines",
+                line={"dash": "dot", "shape": "hv"},
+                name=f"{name}: front",
+            )
+        )
+    fig.update_layout(
+        title=f"{data.metric} against MACs change (★: on the front of its base)",
+        xaxis_title=f"MACs change against {data.reference} (%)",
+        yaxis_title=f"{data.metric} (%)",
         template="plotly_white",
         height=480,
     )

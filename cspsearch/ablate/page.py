@@ -9,9 +9,12 @@ from pathlib import Path
 import plotly.io as pio
 
 from cspsearch.ablate.figures import change_figure
+from cspsearch.ablate.figures import front_figure
 from cspsearch.ablate.figures import gradient_figure
 from cspsearch.ablate.read import AblationData
 from cspsearch.ablate.tables import VariantStats
+from cspsearch.ablate.tables import front
+from cspsearch.ablate.text import base_title
 from cspsearch.ablate.text import cells
 from cspsearch.ablate.text import head
 from cspsearch.report.html import STYLE
@@ -37,6 +40,16 @@ EXPLAIN_DETECTION = (
     "excludes 0, else within noise."
 )
 
+EXPLAIN_BLOCK = (
+    "Each base is trained with its own block (base) and with every CSP block of the grid in "
+    "every stage, at the base's widths, depths and strides, everything else equal, once per "
+    "seed. MACs and parameters change against the base (fvcore MACs: one multiply-add = 1). "
+    "{m}: mean over seeds with its 95% Student-t interval. Δ {m}: the block minus the base for "
+    "the same seed, averaged over the seeds, with its 95% interval. Blocks differ in compute: "
+    "the figure of {m} against MACs shows which blocks are on the front."
+)
+EXPLAIN_BY_REFERENCE = {"fpn": EXPLAIN_DETECTION, "base": EXPLAIN_BLOCK}
+
 
 def write_ablation_report(data: AblationData, path: str | Path) -> Path:
     """Write the page to ``path`` and return it."""
@@ -51,7 +64,7 @@ def write_ablation_report(data: AblationData, path: str | Path) -> Path:
 def render(data: AblationData) -> str:
     title = escape(f"cspsearch ablation: {data.study_name}")
     d = data.data
-    explain = EXPLAIN_DETECTION if data.reference == "fpn" else EXPLAIN
+    explain = EXPLAIN_BY_REFERENCE.get(data.reference, EXPLAIN)
     parts = [
         f"<h1>{title}</h1>",
         f"<p class='meta'>bases from <b>{escape(data.source)}</b> · dataset "
@@ -61,12 +74,19 @@ def render(data: AblationData) -> str:
         "<h2>Effect against MACs</h2>",
         _figure(change_figure(data), True),
     ]
+    if data.reference == "base":  # blocks differ in compute: which are on the front
+        parts += [
+            f"<h2>{escape(data.metric)} against MACs</h2>",
+            _figure(front_figure(data), False),
+        ]
     if data.has_gradient:
         parts += ["<h2>Gradient duplication</h2>", _figure(gradient_figure(data), False)]
     for t in data.tables:
         paper = any(v.paper is not None for v in t.rows)
-        parts.append(f"<h2>Base {escape(t.base)} ({escape(t.family)})</h2>")
+        parts.append(f"<h2>Base {escape(base_title(t))}</h2>")
         parts.append(_table(data, t.rows, paper) if t.rows else "<p>No trained trial yet.</p>")
+        if data.reference == "base" and t.rows:
+            parts.append(f"<p class='meta'>On the front: {escape(', '.join(front(t.rows)))}</p>")
     if len(data.tables) > 1 and data.pooled:
         parts.append("<h2>Pooled over the bases (pairs: base × seed)</h2>")
         parts.append(_table(data, data.pooled, False))

@@ -89,4 +89,5 @@ def _row(t: optuna.trial.FrozenTrial, score: str) -> SeedRow | None:
         gradient=None if grad is None else float(grad),
         family=str(model.get("family", "")),
         conv_macs=a.get("macs_by_operator", {}).get("conv"),
+        block="/".join(dict.fromkeys(model.get("block", []))) if "block" in model else "",
     )

@@ -1,36 +1,29 @@
-"""``cspsearch ablate``: where the bases come from, which grid ablates them, and running it.
+"""``cspsearch ablate``: which grid ablates a source's bases (sources.py), and running it.
 
-The bases are a study's best Pareto architectures (or the trials named), or one fixed base (a
-space file with every value fixed, or a preset scaled to the dataset). Each is trained as every
-variant of a grid (grid.py: csp_grid.py's fusion × γ, or detector_grid.py's Table 2), with S
-seeds, everything else equal. The trials go to the study ``SOURCE-ablation`` in the same
-storage; a re-run resumes it: a (base, variant, seed) already complete is not trained again,
-nor queued twice. Trials run on the path every run shares (trials/execute.py: data → storage →
-workers → trials; progress, artifacts, ``--trials-per-device``, ``n_trials`` recorded).
+Each base is trained as every variant of a grid (grid.py: csp_grid.py's fusion × γ,
+detector_grid.py's Table 2, block_grid.py's blocks), with S seeds, everything else equal. The
+trials go to the study ``SOURCE-ablation`` in the same storage; a re-run resumes it: a (base,
+variant, seed) already complete is not trained again, nor queued twice. Trials run on the path
+every run shares (trials/execute.py: data → storage → workers → trials; progress, artifacts,
+``--trials-per-device``, ``n_trials`` recorded).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import optuna
-from optuna.trial import TrialState
 
+from cspsearch.ablate.block_grid import BlockGrid
 from cspsearch.ablate.csp_grid import CspGrid
 from cspsearch.ablate.detector_grid import DetectorGrid
 from cspsearch.ablate.grid import Base
 from cspsearch.ablate.grid import Cell
 from cspsearch.ablate.grid import Grid
-from cspsearch.ablate.grid import distinct
+from cspsearch.ablate.sources import Source
 from cspsearch.errors import SpaceError
 from cspsearch.errors import StudyError
-from cspsearch.space.configs import SCORES
-from cspsearch.space.loader import bundled_spaces
-from cspsearch.space.loader import load_space
 from cspsearch.space.loader import override_train
-from cspsearch.space.loader import space_from_dict
-from cspsearch.space.searchspace import SearchSpace
 from cspsearch.trials import progress as out
 from cspsearch.trials.execute import RunOptions
 from cspsearch.trials.execute import choose_workers
@@ -40,92 +33,23 @@ from cspsearch.trials.run import Outcome
 from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.workers import check_storage
 
-# A preset's CSP stages in the paper's ablation: CSPPeleeNet keeps stage 1 plain (an inference,
-# cspsearch/measure/paper_compute.py), which its compute numbers need to be comparable.
-PRESET_STAGES = {"peleenet": (1, 2, 3), "csppeleenet": (1, 2, 3)}
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where the bases come from: a study's trials (with every parameter; the grid says which
-    define a base), or one fixed base of a space file or preset."""
-
-    space: SearchSpace
-    candidates: list[Base]
-    name: str  # the ablation study is NAME-ablation
-    stages: tuple[int, ...] | None = None  # the stages a variant changes (None: every one)
-    top: int | None = None  # keep the first K distinct bases
-    fixed: bool = False  # a space file or preset: every value but the grid's must be fixed
-
-    def bases(self, grid: Grid) -> list[Base]:
-        """The distinct bases under ``grid`` (SpaceError if a fixed base searches a value)."""
-        if self.fixed:
-            grid.check_fixed(self.space)
-        found = [Base(b.name, grid.base_params(self.space, b.params)) for b in self.candidates]
-        bases = distinct(found)
-        return bases if self.top is None else bases[: self.top]
-
-
-def from_study(
-    storage: optuna.storages.BaseStorage, name: str, top: int, numbers: list[int] | None
-) -> Source:
-    """The ``top`` best distinct Pareto architectures of study ``name``, or trials ``numbers``."""
-    try:
-        study = optuna.load_study(study_name=name, storage=storage)
-    except KeyError:
-        raise StudyError(f"no study {name!r} in this storage") from None
-    if "space" not in study.user_attrs:
-        raise StudyError(f"study {name!r} was not made by cspsearch run")
-    space = space_from_dict(study.user_attrs["space"])
-    done = [t for t in study.get_trials(deepcopy=False) if _trained(t)]
-    if not done:
-        raise StudyError(f"study {name!r} has no complete trained trial to ablate")
-    if numbers:
-        by_number = {t.number: t for t in done}
-        missing = [n for n in numbers if n not in by_number]
-        if missing:
-            raise StudyError(f"study {name!r}: trial {missing[0]} is not a complete trained trial")
-        chosen = [by_number[n] for n in numbers]
-    else:
-        front = {t.number for t in study.best_trials}
-        score = next((n for n in (study.metric_names or []) if n in SCORES), "val_accuracy")
-        chosen = sorted(
-            (t for t in done if t.number in front), key=lambda t: -t.user_attrs.get(score, 0)
-        )
-    candidates = [Base(f"trial {t.number}", dict(t.params)) for t in chosen]
-    return Source(space, candidates, name, top=None if numbers else top)
-
-
-def _trained(t: optuna.trial.FrozenTrial) -> bool:
-    feasible = all(v <= 0 for v in t.constraints.values())
-    return t.state == TrialState.COMPLETE and bool(t.user_attrs.get("trained")) and feasible
-
-
-def from_space(name_or_path: str) -> Source:
-    """One fixed base: a preset (with its family's bundled space's data and training, at an
-    input size its downsampling allows) or a space file with every value fixed."""
-    from cspsearch.models.presets import PRESETS
-
-    if name_or_path in PRESETS:
-        cfg, _ = PRESETS[name_or_path]
-        family = cfg.family if cfg.family in bundled_spaces() else "csp_densenet"
-        space = load_space(family)
-        model = {k: v for k, v in cfg.to_dict().items() if k not in ("in_chans", "num_classes")}
-        stored = {**space.to_dict(), "model": model, "name": name_or_path}
-        stored["source"] = f"preset {name_or_path} (data and training of {family})"
-        space = space_from_dict(stored)
-        stages = PRESET_STAGES.get(name_or_path)
-        return Source(space, [Base(name_or_path)], name_or_path, stages=stages, fixed=True)
-    space = load_space(name_or_path)
-    return Source(space, [Base(space.name)], space.name, fixed=True)
-
 
 def check_options(
-    *, fusions: Sequence[str] | None, ratios: Sequence[float] | None, seeds: int
+    *,
+    fusions: Sequence[str] | None,
+    ratios: Sequence[float] | None,
+    blocks: Sequence[str] | None,
+    seeds: int,
 ) -> None:
     """SpaceError for a bad grid option, before any study is read (the values themselves are
     wrong whatever the source; whether the source's grid takes them is choose_grid's)."""
     CspGrid.make(fusions, ratios, seeds)
+    if blocks is not None:
+        BlockGrid.make(blocks, seeds)
+        if fusions is not None or ratios is not None:
+            raise SpaceError(
+                "--block: varies the block alone; give it without --fusion/--split-ratio"
+            )
 
 
 def choose_grid(
@@ -133,10 +57,14 @@ def choose_grid(
     *,
     fusions: Sequence[str] | None,
     ratios: Sequence[float] | None,
+    blocks: Sequence[str] | None = None,
     seeds: int,
 ) -> Grid:
-    """The grid that ablates ``source``: the detector settings for a detection space, else
-    fusion × γ (``None``: the grid's defaults). SpaceError for options the grid does not take."""
+    """The grid that ablates ``source``: the listed blocks (``--block``), else the detector
+    settings for a detection space, else fusion × γ (``None``: the grid's defaults).
+    SpaceError for options the grid does not take."""
+    if blocks is not None:
+        return BlockGrid.make(blocks, seeds, detection=source.space.is_detection)
     if source.space.is_detection:
         if fusions is not None or ratios is not None:
             raise SpaceError(

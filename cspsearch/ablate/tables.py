@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from cspsearch.pareto import pareto_mask
 from cspsearch.space.paper import paper_row
 from cspsearch.stats import Interval
 from cspsearch.stats import Paired
@@ -33,6 +34,7 @@ class SeedRow(NamedTuple):
     gradient: float | None
     family: str = ""
     conv_macs: int | None = None  # fvcore's convolution MACs (the paper's BFLOPs / 2)
+    block: str = ""  # the stages' block(s) of a csp_yolo network, e.g. "c2f"
 
 
 class VariantStats(NamedTuple):
@@ -50,6 +52,7 @@ class BaseTable(NamedTuple):
     base: str
     family: str
     rows: list[VariantStats]
+    block: str = ""  # the reference's block (csp_yolo bases): what "base" stands for
 
 
 def base_table(
@@ -81,7 +84,8 @@ def base_table(
                 conv_change=_change(first.conv_macs, ref.conv_macs if ref else None),
             )
         )
-    return BaseTable(base, family, out)
+    own = next((r.block for r in rows if r.variant == reference), "")
+    return BaseTable(base, family, out, own)
 
 
 def pooled(
@@ -117,6 +121,15 @@ def pooled(
             )
         )
     return out
+
+
+def front(rows: Sequence[VariantStats]) -> list[str]:
+    """The variants on the score–MACs front of one table (higher mean score, lower MACs
+    change; none dominates them), in the table's order."""
+    shown = [v for v in rows if v.macs_change is not None]
+    points = [(v.score.mean, v.macs_change) for v in shown]
+    mask = pareto_mask(points, ("maximize", "minimize"))
+    return [v.variant for v, on in zip(shown, mask) if on]
 
 
 def _by_variant(rows: Sequence[SeedRow]) -> dict[str, dict[int, SeedRow]]:

@@ -4,7 +4,9 @@ the cell formats the HTML page shares: scores in percent, changes in points, 95%
 from __future__ import annotations
 
 from cspsearch.ablate.read import AblationData
+from cspsearch.ablate.tables import BaseTable
 from cspsearch.ablate.tables import VariantStats
+from cspsearch.ablate.tables import front
 from cspsearch.stats import Interval
 
 
@@ -67,6 +69,12 @@ def cells(data: AblationData, v: VariantStats, paper: bool) -> list[str]:
     return out
 
 
+def base_title(t: BaseTable) -> str:
+    """``trial 3 (csp_yolo; base = block c2f)``: the base, its family and what ``base`` is."""
+    own = f"; base = block {t.block}" if t.block else ""
+    return f"{t.base} ({t.family or 'unknown family'}{own})"
+
+
 def format_study(data: AblationData) -> str:
     """Every base's table, then the pooled one, as aligned plain text."""
     lines = [
@@ -76,8 +84,10 @@ def format_study(data: AblationData) -> str:
     ]
     for t in data.tables:
         paper = any(v.paper is not None for v in t.rows)
-        lines += ["", f"base {t.base} ({t.family or 'unknown family'})"]
+        lines += ["", f"base {base_title(t)}"]
         lines += _aligned([head(data, paper)] + [cells(data, v, paper) for v in t.rows])
+        if data.reference == "base" and t.rows:
+            lines.append(f"on the {data.metric}–MACs front: {', '.join(front(t.rows))}")
     if len(data.tables) > 1 and data.pooled:
         lines += ["", "pooled over the bases (pairs: base × seed; MACs change: mean of bases)"]
         lines += _aligned([head(data, False)] + [cells(data, v, False) for v in data.pooled])

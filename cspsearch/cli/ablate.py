@@ -28,6 +28,9 @@ def ablate(
     split_ratio: str | None = typer.Option(
         None, help="γ values of the grid, in (0, 1). Default: the grid's (0.25, 0.5, 0.75)."
     ),
+    block: str | None = typer.Option(
+        None, help="Instead of fusion × γ: these blocks on a csp_yolo base, e.g. c3,c2f,elan."
+    ),
     n_workers: int | None = typer.Option(
         None, min=1, help="Worker processes (default: one per core on a CPU, 1 on a GPU)."
     ),
@@ -42,6 +45,9 @@ def ablate(
         True, "--gradients/--no-gradients", help="Record gradient duplication per trial."
     ),
     out: Path | None = typer.Option(None, help="HTML file (default reports/STUDY-ablation.html)."),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="Also write every table row to this JSON file (notebooks, CI)."
+    ),
 ) -> None:
     """Controlled CSP ablation: every fusion × γ (and none) on a few fixed bases, S seeds each;
     for a detection study, the necks fpn/gfm/efm and EFM's options on the fixed backbone."""
@@ -51,8 +57,8 @@ def ablate(
         from cspsearch.ablate.run import ablate as run_ablation
         from cspsearch.ablate.run import check_options
         from cspsearch.ablate.run import choose_grid
-        from cspsearch.ablate.run import from_space
-        from cspsearch.ablate.run import from_study
+        from cspsearch.ablate.sources import from_space
+        from cspsearch.ablate.sources import from_study
         from cspsearch.ablate.text import format_study
         from cspsearch.errors import SpaceError
         from cspsearch.report import report_path
@@ -65,7 +71,8 @@ def ablate(
             raise SpaceError("give a STUDY or --space FILE|PRESET (one of them)")
         fusions = None if fusion is None else _words(fusion)
         ratios = None if split_ratio is None else _numbers(split_ratio)
-        check_options(fusions=fusions, ratios=ratios, seeds=seeds)  # before anything is read
+        blocks = None if block is None else _words(block)
+        check_options(fusions=fusions, ratios=ratios, blocks=blocks, seeds=seeds)  # first
         if n_workers is not None:
             check_storage(storage, n_workers)  # before any training
         options = RunOptions(
@@ -79,7 +86,7 @@ def ablate(
             source = from_study(open_storage(storage, must_exist=True), study, top, trial)
         else:
             source = from_space(space or "")
-        grid = choose_grid(source, fusions=fusions, ratios=ratios, seeds=seeds)
+        grid = choose_grid(source, fusions=fusions, ratios=ratios, blocks=blocks, seeds=seeds)
         done = run_ablation(
             source, grid, storage=storage, study_name=study_name, epochs=epochs,
             n_workers=n_workers, options=options,
@@ -89,6 +96,10 @@ def ablate(
         typer.echo(format_study(data))
         path = write_ablation_report(data, out or report_path(name))
         console.console.print(f"report: {path}", highlight=False)
+        if json_out is not None:
+            from cspsearch.ablate.rows import write_json
+
+            console.console.print(f"rows: {write_json(data, json_out)}", highlight=False)
         code = 1 if any(done.worker_codes) else 0
     raise typer.Exit(code)
 

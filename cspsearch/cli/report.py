@@ -17,6 +17,9 @@ def report(
     studies: list[str] = typer.Argument(..., help="Study name; two or more are overlaid."),
     storage: str | None = typer.Option(None, help="Where the studies are (default as for run)."),
     out: Path | None = typer.Option(None, help="HTML file (default reports/STUDY[-vs-…].html)."),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="An ablation study: also write its table rows to this JSON file."
+    ),
 ) -> None:
     """Write one self-contained HTML ablation report of a study (or several, side by side)."""
     with user_errors():
@@ -25,22 +28,30 @@ def report(
         from cspsearch.report import write_report
 
         opened = _existing_studies(storage, studies)
-        if len(studies) == 1 and _ablation_page(opened, studies[0], out):
+        if len(studies) == 1 and _ablation_page(opened, studies[0], out, json_out):
             return  # an ablation study (cspsearch ablate) has a page of its own
+        if json_out is not None:
+            from cspsearch.errors import SpaceError
+
+            raise SpaceError("--json: only an ablation study (cspsearch ablate) has table rows")
         data = [collect(opened, name) for name in studies]
         typer.echo(str(write_report(data, out or report_path("-vs-".join(studies)))))
 
 
-def _ablation_page(opened, name: str, out: Path | None) -> bool:  # noqa: ANN001 (optuna)
-    """Write the Table 1 page when ``name`` is an ablation study; False otherwise."""
+def _ablation_page(opened, name: str, out: Path | None, json_out: Path | None) -> bool:  # noqa: ANN001
+    """Write the Table 1 page (and the rows) when ``name`` is an ablation study; else False."""
     from cspsearch.ablate.page import write_ablation_report
     from cspsearch.ablate.read import is_ablation
     from cspsearch.ablate.read import read_ablation
+    from cspsearch.ablate.rows import write_json
     from cspsearch.report import report_path
 
     if not is_ablation(opened, name):
         return False
-    typer.echo(str(write_ablation_report(read_ablation(opened, name), out or report_path(name))))
+    data = read_ablation(opened, name)
+    typer.echo(str(write_ablation_report(data, out or report_path(name))))
+    if json_out is not None:
+        typer.echo(str(write_json(data, json_out)))
     return True
 
 

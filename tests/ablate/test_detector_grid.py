@@ -14,11 +14,11 @@ from cspsearch.ablate.detector_grid import VARIANTS
 from cspsearch.ablate.detector_grid import DetectorGrid
 from cspsearch.ablate.grid import Base
 from cspsearch.ablate.read import read_ablation
-from cspsearch.ablate.run import Source
 from cspsearch.ablate.run import ablate
 from cspsearch.ablate.run import choose_grid
-from cspsearch.ablate.run import from_space
-from cspsearch.ablate.run import from_study
+from cspsearch.ablate.sources import Source
+from cspsearch.ablate.sources import from_space
+from cspsearch.ablate.sources import from_study
 from cspsearch.ablate.text import format_study
 from cspsearch.errors import SpaceError
 from cspsearch.errors import StudyError

@@ -12,9 +12,9 @@ import pytest
 
 from cspsearch.ablate.csp_grid import CspGrid
 from cspsearch.ablate.grid import Base
-from cspsearch.ablate.run import from_space
-from cspsearch.ablate.run import from_study
 from cspsearch.ablate.run import queue
+from cspsearch.ablate.sources import from_space
+from cspsearch.ablate.sources import from_study
 from cspsearch.errors import SpaceError
 from cspsearch.errors import StudyError
 from cspsearch.space.loader import load_space
