@@ -1,6 +1,7 @@
 """ReportData → plotly figures (the only module of the report that imports plotly).
 
-With one study, points are coloured by fusion; with several (``cspsearch report A B``) they are
+With one study, points are coloured by fusion, or by block when the study searches the block
+(the csp_yolo family); with several (``cspsearch report A B``) they are
 coloured by study, and the plain-network baselines are diamonds either way. Early-stopped
 trials (partial accuracy, not in statistics) are grey crosses apart from the front, and
 overlaid hypervolume curves share one reference point, named in the figure.
@@ -20,6 +21,8 @@ from cspsearch.report.hypervolume import reference_point
 from cspsearch.report.hypervolume import same_objectives
 
 FUSION_COLORS = {"none": "#222222", "first": "#1f77b4", "last": "#ff7f0e", "full": "#2ca02c"}
+BLOCK_COLORS = {"csp": "#2ca02c", "c3": "#1f77b4", "c2f": "#ff7f0e", "c3k2": "#9467bd",
+                "elan": "#8c564b", "gelan": "#e377c2"}  # fmt: skip
 STUDY_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b"]
 COMPUTE = {  # x axis → (row field, scale, label)
     "macs": ("macs", 1e-6, "MMACs per image (fvcore: 1 multiply-add = 1 MAC; FLOPs = 2 × MACs)"),
@@ -57,11 +60,8 @@ def pareto_figure(datasets: Sequence[ReportData], x: str = "macs") -> go.Figure:
         shown = [r for r in data.rows if r.evaluated and getattr(r, field) is not None]
         rows = [r for r in shown if r.stopped_at is None]
         stopped = [r for r in shown if r.stopped_at is not None]
-        for fusion in sorted({r.fusion for r in rows}, key=lambda f: (f != "none", f)):
-            group = [r for r in rows if r.fusion == fusion]
-            base = fusion == "none"
-            name = "baseline (fusion=none)" if base else f"fusion={fusion}"
-            color = STUDY_COLORS[k % 5] if many else FUSION_COLORS.get(fusion, "#9467bd")
+        for name, group, base, color in _groups(rows):
+            color = STUDY_COLORS[k % 5] if many else color
             fig.add_trace(
                 go.Scatter(
                     x=[getattr(r, field) * scale for r in group],
@@ -105,6 +105,25 @@ def pareto_figure(datasets: Sequence[ReportData], x: str = "macs") -> go.Figure:
         xaxis_title=label, yaxis_title=f"validation {datasets[0].metric}", height=520, **LAYOUT
     )
     return fig
+
+
+def _groups(rows: Sequence[TrialRow]) -> list[tuple[str, list[TrialRow], bool, str]]:
+    """(legend name, rows, baseline?, colour) per group: the baselines, then by block when the
+    trials searched it, else by fusion."""
+    if any("block" in r.params for r in rows):
+        out = [("baseline (fusion=none)", [r for r in rows if r.baseline], True, "#222222")]
+        blocks = sorted({str(r.params.get("block", "csp")) for r in rows if not r.baseline})
+        for b in blocks:
+            group = [r for r in rows if not r.baseline and r.params.get("block", "csp") == b]
+            out.append((f"block={b}", group, False, BLOCK_COLORS.get(b, "#7f7f7f")))
+        return [g for g in out if g[1]]
+    out = []
+    for fusion in sorted({r.fusion for r in rows}, key=lambda f: (f != "none", f)):
+        group = [r for r in rows if r.fusion == fusion]
+        base = fusion == "none"
+        name = "baseline (fusion=none)" if base else f"fusion={fusion}"
+        out.append((name, group, base, FUSION_COLORS.get(fusion, "#9467bd")))
+    return out
 
 
 def _stopped_trace(

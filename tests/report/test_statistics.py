@@ -224,3 +224,18 @@ def test_the_factor_section_labels_raw_changes_and_points_to_ablate(tmp_path: Pa
     assert "adjusted Δ (points)" in page and "least squares over all searched factors" in page
     assert "For a controlled answer run `cspsearch ablate STUDY`" in page
     assert "paired t-test p" in page
+
+
+def test_a_study_that_searches_the_block_is_coloured_by_block() -> None:
+    from cspsearch.report.figures import _groups
+
+    rows = [
+        row(0, 0.90, 100, fusion="none", block="csp"),
+        row(1, 0.91, 80, fusion="full", block="c2f"),
+        row(2, 0.92, 90, fusion="full", block="c2f"),
+        row(3, 0.93, 70, fusion="last", block="csp"),
+    ]
+    groups = {name: [r.number for r in group] for name, group, _, _ in _groups(rows)}
+    assert groups == {"baseline (fusion=none)": [0], "block=c2f": [1, 2], "block=csp": [3]}
+    plain = {name for name, *_ in _groups(BASE)}  # no block searched: by fusion, as before
+    assert plain == {"baseline (fusion=none)", "fusion=first", "fusion=last"}
