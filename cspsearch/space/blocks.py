@@ -41,7 +41,12 @@ def check_blocks(space: SearchSpace) -> None:
     blocks = stage_blocks(block, widest)
     if any(f != "csp_yolo" for f in families):
         for key in ("block", *YOLO_ONLY):
-            if key in model and (key != "block" or any(b != "csp" for s in blocks for b in s)):
+            # csp_yolo's own keys at their defaults say nothing (an exported config has all)
+            if key == "block":
+                named = any(b != "csp" for s in blocks for b in s)
+            else:
+                named = key in model and model[key] != getattr(ModelConfig, key)
+            if named:
                 raise SpaceError(
                     f"{source}: model.{key}: {_show(model[key])} is taken by family csp_yolo "
                     f"only (family is {'/'.join(families)})"

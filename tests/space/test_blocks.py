@@ -85,3 +85,16 @@ def test_a_key_no_block_takes_is_an_error(model: dict, message: str) -> None:
 def test_the_bundled_yolo_spaces_search_the_block(name: str) -> None:
     space = load_space(name)
     assert "block" in space.searched() and space.baseline_params()["block"] == "csp"
+
+
+def test_csp_yolo_keys_at_their_defaults_are_allowed_in_another_family(tmp_path) -> None:  # noqa: ANN001
+    """An exported config names every field; csp_yolo's keys at their defaults say nothing."""
+    from cspsearch.space.loader import load_space
+
+    path = tmp_path / "exported.yaml"
+    path.write_text(
+        "model: {family: csp_densenet, block: csp, down: conv, tail: none, head: linear,"
+        " hidden_ratio: 0.5, shortcut: true}\n",
+        encoding="utf-8",
+    )
+    assert load_space(str(path)).model["down"] == "conv"
