@@ -88,13 +88,14 @@ def test_the_bundled_yolo_spaces_search_the_block(name: str) -> None:
 
 
 def test_csp_yolo_keys_at_their_defaults_are_allowed_in_another_family(tmp_path) -> None:  # noqa: ANN001
-    """An exported config names every field; csp_yolo's keys at their defaults say nothing."""
+    """An exported config names every field (per-stage ones as lists); csp_yolo's keys at
+    their defaults say nothing."""
     from cspsearch.space.loader import load_space
 
     path = tmp_path / "exported.yaml"
     path.write_text(
         "model: {family: csp_densenet, block: csp, down: conv, tail: none, head: linear,"
-        " hidden_ratio: 0.5, shortcut: true}\n",
+        " hidden_ratio: [0.5, 0.5, 0.5], shortcut: [true, true, true]}\n",
         encoding="utf-8",
     )
     assert load_space(str(path)).model["down"] == "conv"
