@@ -52,3 +52,75 @@ def test_equal_differences_need_the_sign_test_to_count() -> None:
     # Accuracies as the trainer computes them (correct / n): equal up to float rounding.
     rounded = paired([241 / 269, 250 / 269, 260 / 269], [242 / 269, 251 / 269, 261 / 269])
     assert rounded.verdict == "within noise" and rounded.p_value == pytest.approx(0.25)
+
+
+# --- decide: equivalence, non-inferiority, multiplicity
+
+
+def test_decide_on_a_null_effect_is_undecided_without_a_margin() -> None:
+    from cspsearch.stats import decide
+
+    assert decide([-0.5, 0.2, -0.3, 0.6, -0.1, 0.0, 0.4, -0.2, 0.1, 0.3]) == "undecided"
+
+
+def test_a_small_difference_is_equivalent_even_when_it_is_not_zero() -> None:
+    from cspsearch.stats import decide
+    from cspsearch.stats import decision
+
+    diffs = [0.2, 0.4, 0.3, 0.5, 0.1, 0.3, 0.2]  # clearly above 0, clearly inside ±1
+    assert decision(diffs).verdict == "better"  # without a margin
+    assert decide(diffs, margin=1.0) == "equivalent"
+    assert decide(diffs, margin=0.3) == "better"  # the margin is too tight for equivalence
+
+
+def test_beyond_the_margin_is_better_or_worse_never_equivalent() -> None:
+    from cspsearch.stats import decide
+
+    assert decide([3, 4, 5, 3, 4], margin=1.0) == "better"
+    assert decide([-3, -4, -5, -3, -4], margin=1.0) == "worse"
+
+
+def test_non_inferior_when_only_the_lower_bound_is_known() -> None:
+    from cspsearch.stats import decide
+
+    diffs = [1.5, -0.8, 0.4, 1.9, -0.6, 0.0]  # above −1 for sure, maybe above +1, maybe 0
+    assert decide(diffs, margin=1.0) == "non-inferior"
+
+
+def test_noisy_differences_are_undecided() -> None:
+    from cspsearch.stats import decide
+
+    assert decide([0.5, -3, 4, 1, -2], margin=1.0) == "undecided"
+    assert decide([1.0], margin=1.0) == "undecided"  # one pair says nothing
+
+
+def test_quantised_ties_use_the_exact_sign_tests() -> None:
+    from cspsearch.stats import decide
+
+    one_image = 100 / 270
+    assert decide([one_image] * 4, margin=1.0) == "undecided"  # 0.5⁴ = 0.0625
+    assert decide([one_image] * 5, margin=1.0) == "equivalent"  # 0.5⁵ = 0.031 on both sides
+    assert decide([2.0] * 5, margin=1.0) == "non-inferior"  # better needs 2 · 0.5⁵ < 0.05
+    assert decide([2.0] * 6, margin=1.0) == "better"
+    assert decide([0.0] * 8) == "undecided"
+
+
+def test_a_negative_margin_is_refused() -> None:
+    from cspsearch.stats import decide
+
+    with pytest.raises(ValueError, match="margin"):
+        decide([1, 2], margin=-1)
+
+
+def test_holm_adjusts_within_a_table() -> None:
+    from cspsearch.stats import decide_table
+    from cspsearch.stats import holm
+
+    assert holm([0.01, 0.04, None, 0.03]) == pytest.approx([0.03, 0.06, None, 0.06])
+    clear = [3.1, 2.9, 3.4, 3.0, 2.8]  # p ≈ 1e-5: survives any adjustment
+    weak = [1.0, 0.2, 1.6, 0.5, 1.2]  # two-sided p ≈ 0.022 alone
+    nulls = [[0.1, -0.1, 0.2, -0.2, 0.0], [0.3, -0.4, 0.1, 0.2, -0.3]]
+    assert decide_table([weak])[0].verdict == "better"
+    table = decide_table([clear, weak, *nulls])  # weak: 3 × 0.022 > 0.05
+    assert [d.verdict for d in table] == ["better", "undecided", "undecided", "undecided"]
+    assert table[1].adjusted == "Holm over 4 rows"
