@@ -10,7 +10,9 @@ Modules, in the order data flows:
   a preset); ``run.py``: which grid ablates them, queueing the cells and running them
   (trials/execute.py).
 - ``read.py``: an ablation study read back from the storage.
-- ``tables.py``: the per-base and pooled tables — where a verdict is decided (cspsearch.stats).
+- ``tables.py``: the per-base and pooled tables — where a verdict is decided (cspsearch.stats:
+  ``decide_table``; with ``--seeds auto`` cspsearch.sequential); ``rounds.py``: the seeds of
+  ``--seeds auto``, round by round.
 - ``text.py``, ``figures.py``, ``page.py``: the printed table, the plotly figures, the page;
   ``rows.py``: the tables as JSON rows (``--json``).
 

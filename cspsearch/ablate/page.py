@@ -19,14 +19,21 @@ from cspsearch.ablate.text import cells
 from cspsearch.ablate.text import head
 from cspsearch.report.html import STYLE
 
-VERDICT_COLOURS = {"better": "#1a7f37", "worse": "#cf222e"}
+VERDICT_COLOURS = {
+    "better": "#1a7f37",
+    "worse": "#cf222e",
+    "equivalent": "#0969da",
+    "non-inferior": "#8250df",
+}
 EXPLAIN = (
     "Each base is trained as the plain network (none) and as every CSP variant (fusion/γ on its "
     "CSP stages), everything else equal, once per seed. MACs and parameters change against none "
     "(fvcore MACs: one multiply-add = 1; FLOPs = 2 × MACs). {m}: mean over seeds with its 95% "
     "Student-t interval. Δ {m}: the variant minus none for the same seed, averaged over the "
-    "seeds, with its 95% interval; the verdict is better or worse when that interval excludes 0, "
-    "else within noise. The paper's columns (PeleeNet on ImageNet, CSPNet Table 1) stand beside "
+    "seeds, with its 95% interval. The verdict (docs/verdicts.md): equivalent when the two "
+    "one-sided tests put Δ inside ±margin, better or worse when the interval excludes 0, "
+    "non-inferior when Δ is shown above −margin, else undecided; Holm-adjusted within each "
+    "table. The paper's columns (PeleeNet on ImageNet, CSPNet Table 1) stand beside "
     "a PeleeNet-like base: its compute change is in BFLOPs (2 × conv MACs), its top-1 change in "
     "points from one run each."
 )
@@ -36,8 +43,7 @@ EXPLAIN_DETECTION = (
     "or SE attention), everything else equal, once per seed — CSPNet's Table 2. MACs and "
     "parameters change against fpn (fvcore MACs: one multiply-add = 1). {m}: mean over seeds "
     "with its 95% Student-t interval. Δ {m}: the variant minus fpn for the same seed, averaged "
-    "over the seeds, with its 95% interval; the verdict is better or worse when that interval "
-    "excludes 0, else within noise."
+    "over the seeds, with its 95% interval; verdicts as for Table 1 (docs/verdicts.md)."
 )
 
 EXPLAIN_BLOCK = (
@@ -71,6 +77,7 @@ def render(data: AblationData) -> str:
         f"{escape(str(d.get('dataset', '?')))} at {escape(str(d.get('input_size', '?')))} px · "
         f"{data.seeds} seed(s) per variant · {data.trials} trials ({data.failed} failed)</p>",
         f"<p class='meta'>{escape(explain.format(m=data.metric))}</p>",
+        f"<p class='meta'>verdicts: {escape(data.rule.describe())}</p>",
         "<h2>Effect against MACs</h2>",
         _figure(change_figure(data), True),
     ]

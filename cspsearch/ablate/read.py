@@ -10,12 +10,15 @@ import optuna
 from optuna.trial import TrialState
 
 from cspsearch.ablate.tables import BaseTable
+from cspsearch.ablate.tables import Rule
 from cspsearch.ablate.tables import SeedRow
 from cspsearch.ablate.tables import VariantStats
 from cspsearch.ablate.tables import base_table
+from cspsearch.ablate.tables import decide_rows
 from cspsearch.ablate.tables import pooled
 from cspsearch.errors import StudyError
 from cspsearch.space.configs import SCORES
+from cspsearch.stats import DEFAULT_MARGIN
 
 GRADIENT = "gradient_duplication"  # user attribute: mean over stages (measure/gradients.py)
 
@@ -32,6 +35,7 @@ class AblationData(NamedTuple):
     data: dict[str, Any]
     trials: int
     failed: int
+    rule: Rule = Rule()  # how the verdicts were decided (margin, α, sequential seeds)
 
     @property
     def has_gradient(self) -> bool:
@@ -43,8 +47,24 @@ def is_ablation(storage: optuna.storages.BaseStorage | str, study_name: str) -> 
     return "ablation" in study.user_attrs
 
 
-def read_ablation(storage: optuna.storages.BaseStorage | str, study_name: str) -> AblationData:
-    """Read an ablation study and compute its tables; StudyError if it is not one."""
+def stored_rule(described: dict[str, Any], margin: float | None = None) -> Rule:
+    """The study's rule (``ablation.rule``; older studies: fixed seeds, the default margin),
+    with ``margin`` instead of the stored one when given (re-analysis: nothing is retrained)."""
+    stored = described.get("rule", {})
+    rule = Rule(
+        margin=stored.get("margin", DEFAULT_MARGIN),
+        alpha=stored.get("alpha", 0.05),
+        min_seeds=stored.get("min_seeds"),
+        max_seeds=stored.get("max_seeds"),
+    )
+    return rule if margin is None else rule._replace(margin=margin)
+
+
+def read_ablation(
+    storage: optuna.storages.BaseStorage | str, study_name: str, margin: float | None = None
+) -> AblationData:
+    """Read an ablation study and decide its tables (``margin`` in points: the stored one
+    unless given); StudyError if it is not one."""
     study = optuna.load_study(study_name=study_name, storage=storage)
     described = study.user_attrs.get("ablation")
     if described is None:
@@ -56,6 +76,11 @@ def read_ablation(storage: optuna.storages.BaseStorage | str, study_name: str) -
     variants += sorted({r.variant for r in rows} - set(variants))
     bases = list(described.get("bases", {})) or sorted({r.base for r in rows})
     ref = str(described.get("reference", "none"))
+    rule = stored_rule(described, margin)
+    tables = []
+    for b in bases:
+        t = base_table(b, [r for r in rows if r.base == b], variants, ref)
+        tables.append(t._replace(rows=decide_rows(t.rows, rule, sequential=True)))
     return AblationData(
         study_name=study_name,
         source=str(described.get("source", "")),
@@ -63,11 +88,12 @@ def read_ablation(storage: optuna.storages.BaseStorage | str, study_name: str) -
         variants=variants,
         reference=ref,
         seeds=int(described.get("seeds", 0)),
-        tables=[base_table(b, [r for r in rows if r.base == b], variants, ref) for b in bases],
-        pooled=pooled(rows, variants, ref),
+        tables=tables,
+        pooled=decide_rows(pooled(rows, variants, ref), rule),
         data=study.user_attrs.get("space", {}).get("data", {}),
         trials=len(trials),
         failed=sum(1 for t in trials if t.state == TrialState.FAIL),
+        rule=rule,
     )
 
 
@@ -89,5 +115,7 @@ def _row(t: optuna.trial.FrozenTrial, score: str) -> SeedRow | None:
         gradient=None if grad is None else float(grad),
         family=str(model.get("family", "")),
         conv_macs=a.get("macs_by_operator", {}).get("conv"),
-        block="/".join(dict.fromkeys(model.get("block", []))) if "block" in model else "",
+        block="/".join(dict.fromkeys(model.get("block", [])))
+        if model.get("family") == "csp_yolo"
+        else "",
     )

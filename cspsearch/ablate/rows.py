@@ -34,6 +34,9 @@ def write_json(data: AblationData, path: str | Path) -> Path:
         "source": data.source,
         "metric": data.metric,
         "reference": data.reference,
+        "margin_pp": data.rule.margin,
+        "alpha": data.rule.alpha,
+        "rule": data.rule.describe(),
         "rows": json_rows(data),
     }
     partial = path.with_name(path.name + ".partial")
@@ -61,8 +64,11 @@ def _row(data: AblationData, base: str, v: VariantStats) -> dict[str, Any]:
         "difference_pp": _points(diff.mean) if diff else None,
         "difference_low_pp": _points(diff.low) if diff else None,
         "difference_high_pp": _points(diff.high) if diff else None,
-        "p_value": change.p_value if change is not None else None,
-        "verdict": change.verdict if change is not None else "reference",
+        "verdict": v.verdict,
+        "p_difference": v.decision.p_difference if v.decision else None,
+        "p_equivalence": v.decision.p_equivalence if v.decision else None,
+        "p_noninferiority": v.decision.p_noninferiority if v.decision else None,
+        "adjusted": v.decision.adjusted if v.decision else "",
         "pairs": diff.n if diff else 0,
         "seeds": v.score.n,
     }

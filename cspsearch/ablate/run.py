@@ -20,7 +20,10 @@ from cspsearch.ablate.detector_grid import DetectorGrid
 from cspsearch.ablate.grid import Base
 from cspsearch.ablate.grid import Cell
 from cspsearch.ablate.grid import Grid
+from cspsearch.ablate.read import read_ablation
+from cspsearch.ablate.rounds import run_rounds
 from cspsearch.ablate.sources import Source
+from cspsearch.ablate.tables import Rule
 from cspsearch.errors import SpaceError
 from cspsearch.errors import StudyError
 from cspsearch.space.loader import override_train
@@ -84,9 +87,11 @@ def ablate(
     epochs: int | None = None,
     n_workers: int | None = None,
     options: RunOptions = RunOptions(),
+    rule: Rule = Rule(),
     progress: bool = True,
 ) -> Outcome:
-    """Queue the ablation's missing trials in ``SOURCE-ablation`` and run them."""
+    """Queue the ablation's missing trials in ``SOURCE-ablation`` and run them: every seed of
+    ``grid``, or with ``rule.min_seeds`` set (``--seeds auto``) in rounds (rounds.py)."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     space = source.space if epochs is None else override_train(source.space, epochs=epochs)
     if space.is_detection != grid.detection:
@@ -102,18 +107,28 @@ def ablate(
     sampler = make_sampler("random", None, space)
     study, opened = open_run(space, storage=storage, name=name, sampler=sampler, options=options)
     earlier = study.user_attrs.get("ablation", {}).get("bases", {})  # e.g. a smaller --top
-    study.set_user_attr("ablation", _description(source, bases, grid, earlier))
-    queued = queue(study, wanted)
-    if progress:
-        out.console.print(
-            f"study {name}: {queued} trial(s) to run ({len(wanted)} wanted: "
-            f"{len(bases)} base(s) × {len(grid.labels())} variants × {grid.seeds} "
-            f"seeds) · space {space.source}",
-            highlight=False,
-        )
-    codes = execute(
-        study, space, storage=storage, target=len(wanted), todo=queued, exact=True,
-        n_workers=n_workers, seed=None, options=options, progress=progress,
+    study.set_user_attr("ablation", _description(source, bases, grid, earlier, rule))
+
+    def run_cells(cells: list[Cell], note: str) -> list[int]:
+        queued = queue(study, cells)
+        if progress:
+            out.console.print(
+                f"study {name}: {queued} trial(s) to run ({len(cells)} wanted: {note}) · "
+                f"space {space.source}",
+                highlight=False,
+            )
+        return execute(
+            study, space, storage=storage, target=len(wanted), todo=queued, exact=True,
+            n_workers=n_workers, seed=None, options=options, progress=progress,
+        )  # fmt: skip
+
+    if rule.min_seeds is None:
+        shape = f"{len(bases)} base(s) × {len(grid.labels())} variants × {grid.seeds} seeds"
+        return Outcome(study, opened, run_cells(wanted, shape))
+    first = min(c.seed for c in wanted)
+    codes = run_rounds(
+        wanted, rule=rule, first_seed=first, read=lambda: read_ablation(opened, name),
+        run_cells=run_cells,
     )  # fmt: skip
     return Outcome(study, opened, codes)
 
@@ -136,7 +151,7 @@ def queue(study: optuna.Study, wanted: list[Cell]) -> int:
     return waiting
 
 
-def _description(source: Source, bases: list[Base], grid: Grid, earlier: dict) -> dict:
+def _description(source: Source, bases: list[Base], grid: Grid, earlier: dict, rule: Rule) -> dict:
     """The study attribute ``ablation``: what a report needs to lay the study out (the bases
     of earlier runs stay: their trials are in the study)."""
     return {
@@ -146,4 +161,5 @@ def _description(source: Source, bases: list[Base], grid: Grid, earlier: dict) -
         "reference": grid.reference,
         "seeds": grid.seeds,
         "csp_stages": list(source.stages) if source.stages is not None else "all",
+        "rule": rule._asdict(),
     }

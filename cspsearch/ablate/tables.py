@@ -15,9 +15,13 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from cspsearch.pareto import pareto_mask
+from cspsearch.sequential import sequential_table
 from cspsearch.space.paper import paper_row
+from cspsearch.stats import DEFAULT_MARGIN
+from cspsearch.stats import Decision
 from cspsearch.stats import Interval
 from cspsearch.stats import Paired
+from cspsearch.stats import decide_table
 from cspsearch.stats import interval
 from cspsearch.stats import paired
 
@@ -46,6 +50,33 @@ class VariantStats(NamedTuple):
     gradient: Interval | None  # gradient duplication over seeds, when recorded
     paper: tuple[float, float] | None  # the paper's (compute %, top-1 points), if it has one
     conv_change: float | None = None  # convolution MACs change, as the paper counts compute
+    diffs: tuple[float, ...] = ()  # variant − reference in points, one per paired seed, in order
+    decision: Decision | None = None  # the verdict (decide_rows); None for the reference
+
+    @property
+    def verdict(self) -> str:
+        if self.decision is not None:
+            return self.decision.verdict
+        return "reference" if self.change is None else self.change.verdict
+
+
+class Rule(NamedTuple):
+    """How the tables decide: the equivalence margin in points, α, and — for ``--seeds auto``
+    — the sequential looks (cspsearch/sequential.py) between min_seeds and max_seeds."""
+
+    margin: float | None = DEFAULT_MARGIN
+    alpha: float = 0.05
+    min_seeds: int | None = None
+    max_seeds: int | None = None
+
+    def describe(self) -> str:
+        margin = f"margin ±{self.margin:g} pp" if self.margin else "no margin"
+        if self.min_seeds is not None:
+            return (
+                f"{margin}; seeds auto {self.min_seeds}-{self.max_seeds}: α {self.alpha:g} spent "
+                "over the looks, Holm over each table's rows at each look"
+            )
+        return f"{margin}; α {self.alpha:g}, Holm over each table's rows"
 
 
 class BaseTable(NamedTuple):
@@ -72,6 +103,7 @@ def base_table(
         first = next(iter(runs.values()))
         grads = [r.gradient for r in runs.values() if r.gradient is not None]
         change = paired([none[s].score for s in seeds], [runs[s].score for s in seeds])
+        diffs = tuple(100 * (runs[s].score - none[s].score) for s in seeds)
         out.append(
             VariantStats(
                 variant=v,
@@ -82,6 +114,7 @@ def base_table(
                 gradient=interval(grads) if grads else None,
                 paper=_paper(v) if family == "csp_peleenet" else None,
                 conv_change=_change(first.conv_macs, ref.conv_macs if ref else None),
+                diffs=() if v == reference else diffs,
             )
         )
     own = next((r.block for r in rows if r.variant == reference), "")
@@ -118,6 +151,7 @@ def pooled(
                 change=None if v == reference else paired(a, b),
                 gradient=interval(grads) if grads else None,
                 paper=None,
+                diffs=() if v == reference else tuple(100 * (y - x) for x, y in zip(a, b)),
             )
         )
     return out
@@ -130,6 +164,28 @@ def front(rows: Sequence[VariantStats]) -> list[str]:
     points = [(v.score.mean, v.macs_change) for v in shown]
     mask = pareto_mask(points, ("maximize", "minimize"))
     return [v.variant for v, on in zip(shown, mask) if on]
+
+
+def decide_rows(
+    rows: Sequence[VariantStats], rule: Rule, sequential: bool = False
+) -> list[VariantStats]:
+    """``rows`` with each non-reference row's verdict, adjusted within the table: Holm at α
+    (``decide_table``), or the sequential looks when ``sequential`` (a per-base table of a
+    ``--seeds auto`` study: the verdicts its seeds stopped on). The reference keeps none."""
+    judged = [i for i, v in enumerate(rows) if v.change is not None]
+    diffs = [list(rows[i].diffs) for i in judged]
+    if sequential and rule.min_seeds is not None and rule.max_seeds is not None:
+        found = sequential_table(
+            diffs, min_seeds=rule.min_seeds, max_seeds=rule.max_seeds, margin=rule.margin,
+            alpha=rule.alpha,
+        )  # fmt: skip
+        decisions = [f.decision for f in found]
+    else:
+        decisions = decide_table(diffs, rule.margin, rule.alpha)
+    out = list(rows)
+    for i, d in zip(judged, decisions):
+        out[i] = out[i]._replace(decision=d)
+    return out
 
 
 def _by_variant(rows: Sequence[SeedRow]) -> dict[str, dict[int, SeedRow]]:

@@ -49,7 +49,8 @@ def head(data: AblationData, paper: bool) -> list[str]:
     m = data.metric
     ref = data.reference
     cols = ["variant", "MACs", "params", f"{m} % (95% CI)", f"Δ {m} pp vs {ref}, by seed"]
-    cols += ["verdict", "pairs"]
+    margin = f"±{data.rule.margin:g} pp" if data.rule.margin else "no margin"
+    cols += [f"verdict ({margin}, Holm)", "pairs"]
     if data.has_gradient:
         cols.append("gradient dup.")
     if paper:
@@ -61,7 +62,7 @@ def cells(data: AblationData, v: VariantStats, paper: bool) -> list[str]:
     """One row's cells as text."""
     pairs = str(v.change.diff.n) if v.change is not None else "–"
     out = [v.variant, pct(v.macs_change), pct(v.params_change), score_text(v.score)]
-    out += [change_text(v), v.change.verdict if v.change is not None else "reference", pairs]
+    out += [change_text(v), v.verdict, pairs]
     if data.has_gradient:
         out.append(gradient_text(v.gradient))
     if paper:
@@ -81,6 +82,7 @@ def format_study(data: AblationData) -> str:
         f"ablation study {data.study_name} (bases from {data.source}): {data.metric} over "
         f"{data.seeds} seed(s); change against {data.reference} paired by seed; 95% Student-t "
         f"intervals; MACs and params change against {data.reference}",
+        f"verdicts: {data.rule.describe()} (docs/verdicts.md)",
     ]
     for t in data.tables:
         paper = any(v.paper is not None for v in t.rows)

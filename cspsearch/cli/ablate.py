@@ -20,7 +20,14 @@ def ablate(
     storage: str | None = typer.Option(None, help="Where the studies are (default as for run)."),
     top: int = typer.Option(3, min=1, help="The K best Pareto architectures of STUDY."),
     trial: list[int] | None = typer.Option(None, "--trial", help="These trials instead."),
-    seeds: int = typer.Option(3, min=1, help="Seeds per variant (paired across variants)."),
+    seeds: str = typer.Option(
+        "3", help="Seeds per variant (paired across variants), or auto: in rounds until decided."
+    ),
+    min_seeds: int | None = typer.Option(None, help="--seeds auto: seeds of round 1 (3)."),
+    max_seeds: int | None = typer.Option(None, help="--seeds auto: at most this many (10)."),
+    margin: float | None = typer.Option(
+        None, help="Equivalence margin in points (default 1); changing it re-analyses only."
+    ),
     epochs: int | None = typer.Option(None, min=1, help="Override train.epochs."),
     fusion: str | None = typer.Option(
         None, help="Fusions of the grid (none is added). Default: every CSP fusion."
@@ -72,7 +79,8 @@ def ablate(
         fusions = None if fusion is None else _words(fusion)
         ratios = None if split_ratio is None else _numbers(split_ratio)
         blocks = None if block is None else _words(block)
-        check_options(fusions=fusions, ratios=ratios, blocks=blocks, seeds=seeds)  # first
+        rule, count = seeding(seeds, min_seeds, max_seeds, margin)
+        check_options(fusions=fusions, ratios=ratios, blocks=blocks, seeds=count)  # first
         if n_workers is not None:
             check_storage(storage, n_workers)  # before any training
         options = RunOptions(
@@ -86,10 +94,10 @@ def ablate(
             source = from_study(open_storage(storage, must_exist=True), study, top, trial)
         else:
             source = from_space(space or "")
-        grid = choose_grid(source, fusions=fusions, ratios=ratios, blocks=blocks, seeds=seeds)
+        grid = choose_grid(source, fusions=fusions, ratios=ratios, blocks=blocks, seeds=count)
         done = run_ablation(
             source, grid, storage=storage, study_name=study_name, epochs=epochs,
-            n_workers=n_workers, options=options,
+            n_workers=n_workers, options=options, rule=rule,
         )  # fmt: skip
         name = done.study.study_name
         data = read_ablation(done.storage, name)
@@ -102,6 +110,34 @@ def ablate(
             console.console.print(f"rows: {write_json(data, json_out)}", highlight=False)
         code = 1 if any(done.worker_codes) else 0
     raise typer.Exit(code)
+
+
+def seeding(
+    seeds: str, min_seeds: int | None, max_seeds: int | None, margin: float | None
+) -> tuple:  # (Rule, seeds the grid covers)
+    """``--seeds N|auto``, ``--min-seeds``, ``--max-seeds`` and ``--margin`` as a Rule and the
+    seed count of the grid (N, or the maximum for auto); SpaceError for a bad combination."""
+    from cspsearch.ablate.tables import Rule
+    from cspsearch.errors import SpaceError
+    from cspsearch.stats import DEFAULT_MARGIN
+
+    if margin is not None and not margin >= 0:
+        raise SpaceError(f"--margin: {margin} must be ≥ 0 points (0: no equivalence margin)")
+    chosen = DEFAULT_MARGIN if margin is None else margin
+    if seeds != "auto":
+        if not seeds.isdigit() or int(seeds) < 1:
+            raise SpaceError(f"--seeds: {seeds!r} must be a whole number ≥ 1, or auto")
+        if min_seeds is not None or max_seeds is not None:
+            raise SpaceError(
+                f"--min-seeds/--max-seeds: only with --seeds auto (--seeds is {seeds})"
+            )
+        return Rule(margin=chosen), int(seeds)
+    low, high = min_seeds or 3, max_seeds or 10
+    if low < 2 or high < low:
+        raise SpaceError(
+            f"--min-seeds {low} / --max-seeds {high}: need 2 ≤ --min-seeds ≤ --max-seeds"
+        )
+    return Rule(margin=chosen, min_seeds=low, max_seeds=high), high
 
 
 def _words(text: str) -> list[str]:

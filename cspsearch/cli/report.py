@@ -20,6 +20,9 @@ def report(
     json_out: Path | None = typer.Option(
         None, "--json", help="An ablation study: also write its table rows to this JSON file."
     ),
+    margin: float | None = typer.Option(
+        None, help="Equivalence margin in points for the verdicts (default: the study's, 1)."
+    ),
 ) -> None:
     """Write one self-contained HTML ablation report of a study (or several, side by side)."""
     with user_errors():
@@ -28,7 +31,11 @@ def report(
         from cspsearch.report import write_report
 
         opened = _existing_studies(storage, studies)
-        if len(studies) == 1 and _ablation_page(opened, studies[0], out, json_out):
+        if margin is not None and not margin >= 0:
+            from cspsearch.errors import SpaceError
+
+            raise SpaceError(f"--margin: {margin} must be ≥ 0 points (0: no equivalence margin)")
+        if len(studies) == 1 and _ablation_page(opened, studies[0], out, json_out, margin):
             return  # an ablation study (cspsearch ablate) has a page of its own
         if json_out is not None:
             from cspsearch.errors import SpaceError
@@ -38,7 +45,9 @@ def report(
         typer.echo(str(write_report(data, out or report_path("-vs-".join(studies)))))
 
 
-def _ablation_page(opened, name: str, out: Path | None, json_out: Path | None) -> bool:  # noqa: ANN001
+def _ablation_page(  # noqa: ANN001 (optuna)
+    opened, name: str, out: Path | None, json_out: Path | None, margin: float | None
+) -> bool:
     """Write the Table 1 page (and the rows) when ``name`` is an ablation study; else False."""
     from cspsearch.ablate.page import write_ablation_report
     from cspsearch.ablate.read import is_ablation
@@ -48,7 +57,7 @@ def _ablation_page(opened, name: str, out: Path | None, json_out: Path | None) -
 
     if not is_ablation(opened, name):
         return False
-    data = read_ablation(opened, name)
+    data = read_ablation(opened, name, margin)
     typer.echo(str(write_ablation_report(data, out or report_path(name))))
     if json_out is not None:
         typer.echo(str(write_json(data, json_out)))

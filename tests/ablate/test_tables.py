@@ -114,3 +114,19 @@ def test_report_writes_the_ablation_page(storage_url: str, tmp_path: Path) -> No
     page = (tmp_path / "reports" / f"{name}.html").read_text(encoding="utf-8")
     assert "Base trial 1" in page and "Pooled over the bases" in page
     assert "Δ accuracy pp vs none, by seed" in page
+
+
+def test_verdicts_are_decided_per_table_with_the_margin(storage_url: str) -> None:
+    from cspsearch.stats import decide_table
+
+    name = _study(storage_url)
+    data = read_ablation(storage_url, name)
+    rows = {v.variant: v for v in data.tables[0].rows}
+    expected = decide_table([rows["full/0.5"].diffs, rows["last/0.5"].diffs], 1.0)
+    assert [rows["full/0.5"].decision, rows["last/0.5"].decision] == expected
+    assert rows["full/0.5"].diffs == pytest.approx((3.0, 3.0, 2.0))
+    assert rows["full/0.5"].verdict == "better" and rows["last/0.5"].verdict == "worse"
+    assert "margin ±1 pp" in format_study(data) and "Holm" in format_study(data)
+    wide = read_ablation(storage_url, name, margin=5.0)  # re-analysed, nothing retrained
+    assert {v.variant: v.verdict for v in wide.tables[0].rows}["full/0.5"] == "equivalent"
+    assert "verdict (±5 pp, Holm)" in format_study(wide)
