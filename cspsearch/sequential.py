@@ -7,10 +7,13 @@ over a fixed schedule of looks (seed counts n₁ < n₂ < … < n_K = max), look
 α_k with Σ α_k = α, so by the union bound the chance that any look makes a false claim of a
 kind (a difference, an equivalence, a non-inferiority) is at most α, whenever a row stops.
 Within a look the table's rows are Holm-adjusted at α_k over every row of the table (a row
-already decided counts with p = 1), so the guarantee holds for the table as a whole. Half of
+already decided counts with p = 1), so the guarantee holds for the table as a whole. 70% of
 α is kept for the last look (n = max) so that a row that needs every seed is judged nearly
-as a fixed-seed table would; the other half is split evenly over the earlier looks. A row
-undecided at the last look stays ``undecided``.
+as a fixed-seed table would; the rest is split evenly over the earlier looks. A row
+undecided at the last look stays ``undecided``. The share and the looks (3, 6, 10 for the
+defaults) were chosen on benchmarks/seeds_auto.py's simulation: with half of α at the last
+look (looks 3, 5, 8, 10) 82% of the rows reached the fixed-seed verdict, with 70% and looks
+3, 6, 10 90%, at about the same number of trials (sd 2 points, its built-in mix of effects).
 
 Why α-spending with a Bonferroni split and not an always-valid confidence sequence: the
 per-seed differences have an unknown variance and n is 3 to 10, where the mixture-martingale
@@ -29,11 +32,12 @@ from cspsearch.stats import Decision
 from cspsearch.stats import adjust
 from cspsearch.stats import decision
 
-GROWTH = 1.5  # each look has about 1.5 × the previous look's seeds
+GROWTH = 2.0  # each look has about twice the previous look's seeds
+LAST_SHARE = 0.7  # of α, spent at the last look
 
 
 def looks(min_seeds: int, max_seeds: int) -> list[int]:
-    """The seed counts at which verdicts are taken: min, ×1.5 rounded up, …, max."""
+    """The seed counts at which verdicts are taken: min, ×2, …, max."""
     if min_seeds < 2 or max_seeds < min_seeds:
         raise ValueError(f"seeds: need 2 ≤ min ({min_seeds}) ≤ max ({max_seeds})")
     out = [min_seeds]
@@ -43,11 +47,12 @@ def looks(min_seeds: int, max_seeds: int) -> list[int]:
 
 
 def spending(n_looks: int, alpha: float = 0.05) -> list[float]:
-    """α of each look: half at the last, the rest evenly over the others (one look: all)."""
+    """α of each look: LAST_SHARE at the last, the rest evenly over the others (one look:
+    all)."""
     if n_looks == 1:
         return [alpha]
-    early = alpha / 2 / (n_looks - 1)
-    return [early] * (n_looks - 1) + [alpha / 2]
+    early = alpha * (1 - LAST_SHARE) / (n_looks - 1)
+    return [early] * (n_looks - 1) + [alpha * LAST_SHARE]
 
 
 class Sequential(NamedTuple):

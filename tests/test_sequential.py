@@ -16,19 +16,19 @@ RUNS = 1000  # per case: the rate's standard error is ≈ 0.7 points at 5%
 
 
 def test_looks_and_spending() -> None:
-    assert looks(3, 10) == [3, 5, 8, 10]
-    assert looks(3, 3) == [3] and looks(2, 4) == [2, 3, 4]
-    assert sum(spending(4)) == pytest.approx(0.05) and spending(4)[-1] == pytest.approx(0.025)
+    assert looks(3, 10) == [3, 6, 10]
+    assert looks(3, 3) == [3] and looks(2, 4) == [2, 4] and looks(2, 5) == [2, 4, 5]
+    assert sum(spending(3)) == pytest.approx(0.05) and spending(3)[-1] == pytest.approx(0.035)
     with pytest.raises(ValueError):
         looks(5, 3)
 
 
 def test_a_clear_row_stops_early_and_a_noisy_one_asks_for_more() -> None:
-    clear = [-6.0, -5.5, -7.0, -6.2, -5.8]
+    clear = [-6.0, -5.5, -7.0, -6.2, -5.8, -6.1]
     noisy = [0.5, -2.0, 1.5]
     rows = sequential_table([clear, noisy], min_seeds=3, max_seeds=10, margin=1.0)
-    assert rows[0].final and rows[0].decision.verdict == "worse" and rows[0].seeds == 5
-    assert not rows[1].final and needs_seeds(rows[1], 3, 10) == 5
+    assert rows[0].final and rows[0].decision.verdict == "worse" and rows[0].seeds == 6
+    assert not rows[1].final and needs_seeds(rows[1], 3, 10) == 6
     noisier = [*noisy, -3.0, 3.0, -2.5, 2.5, -1.0, 2.0, -1.5]
     last = sequential_table([noisier], min_seeds=3, max_seeds=10, margin=1.0)[0]
     assert last.final and last.seeds == 10  # judged at the last look, whatever it says
