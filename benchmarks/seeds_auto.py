@@ -33,26 +33,32 @@ OUT = Path(__file__).parent / "results" / "seeds_auto.json"
 MIX = [0.0, 0.0, 0.3, -0.5, 1.0, -1.5, -2.5, 3.0, -5.0]  # points, when no study is given
 
 
-def recorded(storage: str, study: str) -> tuple[float, list[float], int]:
-    """(pooled within-row sd, every row's mean difference, rows) of a recorded ablation."""
+def recorded(storage: str, study: str) -> tuple[float, list[list[float]], int]:
+    """(pooled within-row sd, each per-base table's row mean differences, rows) of a recorded
+    ablation (the pooled table is not simulated: its rows are the per-base rows again)."""
     from cspsearch.ablate.read import read_ablation
 
     data = read_ablation(storage, study)
-    rows = [v for t in data.tables for v in t.rows if v.change is not None and len(v.diffs) > 1]
+    tables = [
+        [v for v in t.rows if v.change is not None and len(v.diffs) > 1] for t in data.tables
+    ]
+    rows = [v for t in tables for v in t]
     if not rows:
         raise SystemExit(f"{study}: no row with two paired seeds or more")
     var = statistics.fmean(statistics.variance(v.diffs) for v in rows)
-    return var**0.5, [statistics.fmean(v.diffs) for v in rows], len(rows)
+    effects = [[statistics.fmean(v.diffs) for v in t] for t in tables if t]
+    return var**0.5, effects, len(rows)
 
 
 def simulate(
-    effects: list[float], sd: float, tables: int, min_seeds: int, max_seeds: int,
+    tables: list[list[float]], sd: float, repeats: int, min_seeds: int, max_seeds: int,
     margin: float, seed: int,
 ) -> dict:  # fmt: skip
+    """Each of ``tables`` (its rows' true effects, one Holm family) drawn ``repeats`` times."""
     rng = np.random.default_rng(seed)
     same = rows = auto_trials = fixed_trials = 0
     by_verdict: dict[str, list[int]] = {}
-    for _ in range(tables):
+    for effects in [t for _ in range(repeats) for t in tables]:
         diffs = [list(rng.normal(e, sd, max_seeds)) for e in effects]
         fixed = [d.verdict for d in decide_table(diffs, margin)]
         auto = sequential_table(diffs, min_seeds=min_seeds, max_seeds=max_seeds, margin=margin)
@@ -81,14 +87,14 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN)
     parser.add_argument("--min-seeds", type=int, default=3)
     parser.add_argument("--max-seeds", type=int, default=10)
-    parser.add_argument("--tables", type=int, default=400)
+    parser.add_argument("--tables", type=int, default=400, help="simulated copies of each table")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     if args.study:
         sd, effects, n = recorded(args.storage, args.study)
         source = f"{args.study}: {n} rows, pooled within-row sd of per-seed differences"
     else:
-        sd, effects, source = args.noise_sd, MIX, "given --noise-sd, built-in mix of effects"
+        sd, effects, source = args.noise_sd, [MIX], "given --noise-sd, built-in mix of effects"
     result = simulate(
         effects, sd, args.tables, args.min_seeds, args.max_seeds, args.margin, seed=0
     )
@@ -99,7 +105,7 @@ def main() -> None:
         "margin_pp": args.margin,
         "min_seeds": args.min_seeds,
         "max_seeds": args.max_seeds,
-        "tables": args.tables,
+        "tables": args.tables * len(effects),
         **result,
         "targets": {"same_verdict_share": ">= 0.90", "trials_fraction": "<= 0.50"},
     }
