@@ -1,13 +1,16 @@
 """Intervals, paired differences and verdicts, one place for every statistic the reports state.
 
-All intervals are 95% Student-t intervals of a mean (``scipy.stats.t.interval``); paired tests
-are ``scipy.stats.ttest_rel``. A difference is "within noise" when its interval contains zero
-(equivalently, the paired t-test's p ≥ 0.05); with fewer than two pairs nothing can be said and
-the verdict says so. When every pair differs by exactly the same amount (accuracies on a small
-split are quantised, so two seeds can both gain one image) the t-interval has zero width and
-would call any such difference real; the verdict then falls back to the two-sided sign test
-(``scipy.stats.binomtest``), which needs six pairs of one sign to say better or worse.
-No torch here: the report imports this.
+All intervals are Student-t intervals (95% unless a verdict's α says otherwise;
+``scipy.stats.t``). Verdicts are decided here and nowhere else (docs/verdicts.md): ``decide``
+and ``decision`` on paired differences, ``estimate_decision`` on a fitted estimate with its
+standard error (the search report's adjusted factor effects), ``decide_table`` / ``adjust``
+for Holm's adjustment within one table. ``equivalent`` is the two one-sided tests (TOST)
+inside ±margin, ``better`` / ``worse`` the two-sided test, ``non-inferior`` the one-sided test
+against −margin. When every pair differs by exactly the same amount (accuracies on a small
+split are quantised, so two seeds can both gain one image) the t-tests are degenerate and the
+exact sign test of the same hypothesis stands in. ``paired`` and ``verdict`` are the older
+margin-free words (better / worse / within noise) that the speed and TPE benchmarks still
+print. No torch here: the report imports this.
 """
 
 from __future__ import annotations
@@ -68,18 +71,6 @@ def verdict(diff: Interval) -> str:
     return "within noise"
 
 
-def estimate_interval(estimate: float, se: float, df: int, n: int) -> Interval:
-    """95% Student-t interval of an estimate with standard error ``se`` on ``df`` degrees of
-    freedom (e.g. a least-squares coefficient: df = observations − rank); no bounds when df < 1
-    or the standard error is not finite."""
-    if df < 1 or not math.isfinite(se):
-        return Interval(estimate, None, None, n)
-    if se == 0:
-        return Interval(estimate, estimate, estimate, n)
-    low, high = stats.t.interval(LEVEL, df, loc=estimate, scale=se)
-    return Interval(estimate, float(low), float(high), n)
-
-
 # --- Decided answers: equivalence, non-inferiority and multiplicity (docs/verdicts.md).
 VERDICTS = ("equivalent", "better", "worse", "non-inferior", "undecided")
 DEFAULT_MARGIN = 1.0  # points: ≈ 3 validation images of the digits split (one ≈ 0.37 points)
@@ -126,6 +117,25 @@ def decision(
     else:
         p = _t_tests(diff.mean, statistics.stdev(d) / math.sqrt(n), n - 1, margin)
     return Decision(verdict_of(diff.mean, *p, alpha), diff, *p, margin, alpha)
+
+
+def estimate_decision(
+    estimate: float, se: float, df: int, n: int, margin: float | None = None, alpha: float = 0.05
+) -> Decision:
+    """``decision`` for an estimate with standard error ``se`` on ``df`` degrees of freedom
+    (e.g. a least-squares coefficient: df = observations − rank), from ``n`` observations;
+    undecided without a finite, positive standard error."""
+    if margin is not None and (not math.isfinite(margin) or margin < 0):
+        raise ValueError(f"margin {margin!r} must be a number ≥ 0")
+    margin = margin or None
+    if df < 1 or not math.isfinite(se) or se <= 0:
+        bounds = (estimate, estimate) if se == 0 and df >= 1 else (None, None)
+        diff = Interval(estimate, *bounds, n)
+        return Decision("undecided", diff, None, None, None, margin, alpha)
+    low, high = stats.t.interval(1 - alpha, df, loc=estimate, scale=se)
+    p = _t_tests(estimate, se, df, margin)
+    diff = Interval(estimate, float(low), float(high), n)
+    return Decision(verdict_of(estimate, *p, alpha), diff, *p, margin, alpha)
 
 
 def decide_paired(

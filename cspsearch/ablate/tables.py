@@ -1,6 +1,8 @@
 """An ablation study's tables: Table 1 (or Table 2) per base and each variant pooled over the
-bases, as plain numbers — **this is where a verdict is decided** (cspsearch.stats.paired on the
-score differences paired by seed). No plotly and no torch.
+bases, as plain numbers — **this is where a verdict is decided** (``decide_rows``: the score
+differences paired by seed, through cspsearch.stats.decide_table with Holm, or the sequential
+looks of cspsearch/sequential.py for a ``--seeds auto`` table; docs/verdicts.md). No plotly
+and no torch.
 
 Per base and variant: MACs and parameters change against the reference (``none``, or ``fpn``
 for a detector) in percent, the score's mean over seeds with its 95% interval, the score change

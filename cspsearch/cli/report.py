@@ -21,7 +21,9 @@ def report(
         None, "--json", help="An ablation study: also write its table rows to this JSON file."
     ),
     margin: float | None = typer.Option(
-        None, help="Equivalence margin in points for the verdicts (default: the study's, 1)."
+        None,
+        help="Equivalence margin in points for the verdicts (default: an ablation study's own, "
+        "else 1; 0: better / worse / undecided only).",
     ),
 ) -> None:
     """Write one self-contained HTML ablation report of a study (or several, side by side)."""
@@ -41,8 +43,11 @@ def report(
             from cspsearch.errors import SpaceError
 
             raise SpaceError("--json: only an ablation study (cspsearch ablate) has table rows")
+        from cspsearch.stats import DEFAULT_MARGIN
+
         data = [collect(opened, name) for name in studies]
-        typer.echo(str(write_report(data, out or report_path("-vs-".join(studies)))))
+        chosen = DEFAULT_MARGIN if margin is None else margin
+        typer.echo(str(write_report(data, out or report_path("-vs-".join(studies)), chosen)))
 
 
 def _ablation_page(  # noqa: ANN001 (optuna)

@@ -5,8 +5,10 @@ A search samples factors together, so the trials of one level also differ in eve
 and a raw average per level can show another factor's effect. Here the score (in points) is
 fitted by ordinary least squares on an intercept and every searched factor's levels, one-hot
 with the factor's reference level left out; a level's *adjusted effect* is its coefficient, with
-a 95% Student-t interval on n − rank degrees of freedom (cspsearch/stats.py). A parameter a
-trial does not have (split_ratio of an unsplit network) is the level ``PLAIN``.
+a 95% Student-t interval on n − rank degrees of freedom and its verdict against the margin
+(``stats.estimate_decision``: equivalent / better / worse / non-inferior / undecided, before
+the factor table's Holm adjustment in factors.py). A parameter a trial does not have
+(split_ratio of an unsplit network) is the level ``PLAIN``.
 
 The plain network has no split ratio, so "fusion f against none" and "γ against the plain
 network" cannot be told apart one at a time; for these two the effect is the change from the
@@ -24,9 +26,8 @@ from typing import Any
 import numpy as np
 
 from cspsearch.report.collect import TrialRow
-from cspsearch.stats import Interval
-from cspsearch.stats import estimate_interval
-from cspsearch.stats import verdict
+from cspsearch.stats import Decision
+from cspsearch.stats import estimate_decision
 
 PLAIN = "none (plain network)"  # the level of split_ratio for an unsplit network
 PARTNER = {"fusion": "split_ratio", "split_ratio": "fusion"}  # the conditional CSP pair
@@ -41,10 +42,14 @@ def level_of(r: TrialRow, factor: str) -> Any:
 
 
 def adjusted_effects(
-    rows: Sequence[TrialRow], score: Callable[[TrialRow], float], refs: dict[str, Any]
-) -> dict[str, dict[Any, Interval | None]]:
-    """factor → level → adjusted change of ``score`` × 100 (points) against ``refs[factor]``;
-    None where the design cannot separate it from the other factors."""
+    rows: Sequence[TrialRow],
+    score: Callable[[TrialRow], float],
+    refs: dict[str, Any],
+    margin: float | None = None,
+) -> dict[str, dict[Any, Decision | None]]:
+    """factor → level → adjusted change of ``score`` × 100 (points) against ``refs[factor]``
+    with its unadjusted verdict (± ``margin`` points); None where the design cannot separate
+    it from the other factors."""
     columns = [
         (f, lv)
         for f in sorted(refs)
@@ -63,23 +68,23 @@ def adjusted_effects(
                 x[i, j] = 1.0
     y = np.array([100 * score(r) for r in rows])
     fit = _Fit(x, y)
-    out: dict[str, dict[Any, Interval | None]] = {f: {} for f in refs}
+    out: dict[str, dict[Any, Decision | None]] = {f: {} for f in refs}
     for f, lv in columns:
         c = np.zeros(x.shape[1])
         c[index[(f, lv)]] = 1.0
         if not fit.estimable(c) and PARTNER.get(f) in refs:
             c += _partner_average(rows, PARTNER[f], refs[PARTNER[f]], index, x.shape[1])
-        out[f][lv] = fit.interval(c) if fit.estimable(c) else None
+        out[f][lv] = fit.decision(c, margin) if fit.estimable(c) else None
     return out
 
 
-def effect_verdict(iv: Interval | None) -> str:
-    """'better', 'worse', 'within noise', or why nothing can be said."""
-    if iv is None:
+def effect_verdict(d: Decision | None) -> str:
+    """The decision's verdict, or why nothing can be said."""
+    if d is None:
         return "not estimable (confounded)"
-    if iv.low is None:
+    if d.diff.low is None:
         return "too few trials"
-    return verdict(iv)
+    return d.verdict
 
 
 def _partner_average(
@@ -110,7 +115,7 @@ class _Fit:
     def estimable(self, c: np.ndarray) -> bool:
         return bool(np.allclose(self.rowspace @ c, c, atol=1e-8))
 
-    def interval(self, c: np.ndarray) -> Interval:
+    def decision(self, c: np.ndarray, margin: float | None) -> Decision:
         variance = self.s2 * float(c @ self.unscaled @ c)
         se = math.sqrt(max(variance, 0.0)) if math.isfinite(variance) else math.nan
-        return estimate_interval(float(c @ self.beta), se, self.df, self.n)
+        return estimate_decision(float(c @ self.beta), se, self.df, self.n, margin)

@@ -7,6 +7,10 @@ percentage points; they compare averages over trials that also differ in the oth
 each level also carries its *adjusted* change (effects.py) and a verdict. The reference of
 ``fusion`` and ``split_ratio`` is the plain network (fusion=none), as in the paper's tables;
 the reference of any other factor is its lowest level.
+
+Verdicts are cspsearch.stats' decided answers against ±``margin`` points (equivalent /
+better / worse / non-inferior / undecided; docs/verdicts.md), Holm-adjusted within each
+factor's table and within each factor's paired comparisons.
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ from cspsearch.report.collect import TrialRow
 from cspsearch.report.effects import PLAIN
 from cspsearch.report.effects import adjusted_effects
 from cspsearch.report.effects import effect_verdict
+from cspsearch.stats import DEFAULT_MARGIN
+from cspsearch.stats import Decision
 from cspsearch.stats import Interval
+from cspsearch.stats import adjust
+from cspsearch.stats import decision
 from cspsearch.stats import interval
-from cspsearch.stats import paired
 
 __all__ = ["PLAIN", "Comparison", "FactorLevel", "factor_tables", "interval", "paired_comparisons"]
 
@@ -39,7 +46,7 @@ class FactorLevel(NamedTuple):
     delta_macs_pct: float | None  # mean MACs vs the reference, percent
     delta_metric_pp: float | None  # mean score vs the reference, percentage points
     adjusted: Interval | None = None  # change in points, other factors held fixed (effects.py)
-    verdict: str = ""  # of the adjusted change: better / worse / within noise / …
+    verdict: str = ""  # of the adjusted change: equivalent / better / worse / … (Holm)
 
     def paper_change(self) -> str:
         """'−13% MACs, +0.2 acc', raw averages (empty for the reference level itself)."""
@@ -48,10 +55,13 @@ class FactorLevel(NamedTuple):
         return f"{_signed(self.delta_macs_pct, '.0f')}% MACs, {_signed(self.delta_metric_pp)} acc"
 
 
-def factor_tables(rows: Sequence[TrialRow], metric: str = "score") -> dict[str, list[FactorLevel]]:
+def factor_tables(
+    rows: Sequence[TrialRow], metric: str = "score", margin: float | None = DEFAULT_MARGIN
+) -> dict[str, list[FactorLevel]]:
     """One table per searched factor over the trials in statistics: each level's count of
     architectures, score interval, mean MACs and parameters, raw change against the factor's
-    reference, and the adjusted change with its verdict."""
+    reference, and the adjusted change with its verdict (± ``margin`` points, Holm over the
+    factor's levels)."""
     evaluated = [r for r in rows if r.in_statistics]
     plain = [r for r in evaluated if r.baseline]
     tables, refs = {}, {}
@@ -70,17 +80,29 @@ def factor_tables(rows: Sequence[TrialRow], metric: str = "score") -> dict[str, 
         tables[factor] = [
             _level(factor, lv, groups[lv], ref, lv == ref_key, metric) for lv in levels
         ]
-    effects = adjusted_effects(evaluated, lambda r: _score(r, metric), refs)
+    effects = adjusted_effects(evaluated, lambda r: _score(r, metric), refs, margin)
     for factor, levels in tables.items():
-        tables[factor] = [_adjust(lv, effects.get(factor, {})) for lv in levels]
+        tables[factor] = _adjust(levels, _holm(effects.get(factor, {})))
     return tables
 
 
-def _adjust(lv: FactorLevel, effects: dict[Any, Interval | None]) -> FactorLevel:
-    if lv.reference:
-        return lv
-    effect = effects.get(lv.level)
-    return lv._replace(adjusted=effect, verdict=effect_verdict(effect))
+def _holm(effects: dict[Any, Decision | None]) -> dict[Any, Decision | None]:
+    """The decidable effects of one factor Holm-adjusted together (the others as they are)."""
+    tested = [k for k, d in effects.items() if d is not None and d.p_difference is not None]
+    found = adjust([effects[k] for k in tested], 0.05) if tested else []
+    return {**effects, **dict(zip(tested, found))}
+
+
+def _adjust(levels: list[FactorLevel], effects: dict[Any, Decision | None]) -> list[FactorLevel]:
+    return [
+        lv
+        if lv.reference
+        else lv._replace(
+            adjusted=None if effects.get(lv.level) is None else effects[lv.level].diff,
+            verdict=effect_verdict(effects.get(lv.level)),
+        )
+        for lv in levels
+    ]
 
 
 def _level(
@@ -108,47 +130,61 @@ class Comparison(NamedTuple):
     b: Any
     diff_pp: Interval  # score(b) − score(a) over pairs, percentage points
     macs_pct: Interval  # MACs(b) / MACs(a) − 1 over pairs, percent
-    p_value: float | None = None  # paired t-test of the scores (stats.paired)
-    verdict: str = ""  # better / worse / within noise / too few pairs
+    p_value: float | None = None  # two-sided paired test of the scores, before Holm
+    verdict: str = ""  # equivalent / better / worse / non-inferior / undecided (Holm)
 
 
-def paired_comparisons(rows: Sequence[TrialRow], metric: str = "score") -> list[Comparison]:
+def paired_comparisons(
+    rows: Sequence[TrialRow], metric: str = "score", margin: float | None = DEFAULT_MARGIN
+) -> list[Comparison]:
     """Compare architectures that differ in one factor only, level against level.
 
     Trials are matched on every other searched parameter; each architecture counts once
     (duplicates and early-stopped trials are not in statistics). Against ``fusion=none`` the
     split ratio is ignored (the plain network has none), so each CSP trial meets the plain
     network of the same depth and widths; several CSP trials meeting one plain network are
-    averaged first. The verdict is the paired t-test's (cspsearch/stats.py).
+    averaged first. The verdict is ``stats.decision`` on the paired differences (± ``margin``
+    points), Holm-adjusted over the factor's comparisons; fewer than two pairs: "too few pairs".
     """
     evaluated = [r for r in rows if r.in_statistics]
     out = []
     for factor in sorted({k for r in evaluated for k in r.params}):
-        levels = sorted({r.params[factor] for r in evaluated if factor in r.params}, key=_order)
-        for i, a in enumerate(levels):
-            for b in levels[i + 1 :]:
-                ignore = (
-                    {factor, "split_ratio"}
-                    if factor == "fusion" and "none" in (a, b)
-                    else {factor}
-                )
-                pairs = _pairs(evaluated, factor, a, b, lambda r, ig=ignore: _key(r, ig), metric)
-                if pairs:
-                    test = paired([100 * p[0] for p in pairs], [100 * p[1] for p in pairs])
-                    out.append(
-                        Comparison(
-                            factor=factor,
-                            a=a,
-                            b=b,
-                            diff_pp=test.diff,
-                            macs_pct=interval(
-                                [100 * (mb / ma - 1) for _, _, ma, mb in pairs if ma]
-                            ),
-                            p_value=test.p_value,
-                            verdict=test.verdict,
-                        )
-                    )
+        out += _holm_comparisons(_factor_comparisons(evaluated, factor, metric, margin))
     return out
+
+
+def _factor_comparisons(
+    evaluated: list[TrialRow], factor: str, metric: str, margin: float | None
+) -> list[tuple[Comparison, Decision]]:
+    out = []
+    levels = sorted({r.params[factor] for r in evaluated if factor in r.params}, key=_order)
+    for i, a in enumerate(levels):
+        for b in levels[i + 1 :]:
+            plain = factor == "fusion" and "none" in (a, b)  # the plain network has no γ
+            ignore = {factor, "split_ratio"} if plain else {factor}
+            pairs = _pairs(evaluated, factor, a, b, lambda r, ig=ignore: _key(r, ig), metric)
+            if pairs:
+                diffs = [100 * (pb - pa) for pa, pb, _, _ in pairs]
+                test = decision(diffs, margin)
+                found = Comparison(
+                    factor=factor,
+                    a=a,
+                    b=b,
+                    diff_pp=interval(diffs),
+                    macs_pct=interval([100 * (mb / ma - 1) for _, _, ma, mb in pairs if ma]),
+                    p_value=test.p_difference,
+                )
+                out.append((found, test))
+    return out
+
+
+def _holm_comparisons(found: list[tuple[Comparison, Decision]]) -> list[Comparison]:
+    tested = [d for _, d in found if d.diff.n >= 2]
+    judged = iter(adjust(tested, 0.05) if tested else [])
+    return [
+        c._replace(verdict=next(judged).verdict if d.diff.n >= 2 else "too few pairs")
+        for c, d in found
+    ]
 
 
 def _pairs(

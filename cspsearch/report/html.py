@@ -27,6 +27,7 @@ from cspsearch.report.figures import importance_figure
 from cspsearch.report.figures import parallel_figure
 from cspsearch.report.figures import pareto_figure
 from cspsearch.report.tables import safe_name
+from cspsearch.stats import DEFAULT_MARGIN
 
 ABLATE_HINT = (
     "For a controlled answer run `cspsearch ablate STUDY`: it trains every fusion × γ on the "
@@ -62,18 +63,21 @@ def report_path(study_name: str, folder: str | Path = "reports") -> Path:
     return Path(folder) / f"{safe_name(study_name)}.html"
 
 
-def write_report(data: ReportData | Sequence[ReportData], path: str | Path) -> Path:
-    """Write the report of one study (or several, overlaid) to ``path`` and return it."""
+def write_report(
+    data: ReportData | Sequence[ReportData], path: str | Path, margin: float = DEFAULT_MARGIN
+) -> Path:
+    """Write the report of one study (or several, overlaid) to ``path`` and return it; the
+    verdicts are decided against ±``margin`` points (0: better / worse / undecided only)."""
     datasets = [data] if isinstance(data, ReportData) else list(data)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(render(datasets), encoding="utf-8")
+    tmp.write_text(render(datasets, margin), encoding="utf-8")
     tmp.replace(path)  # no half-written report if rendering fails
     return path
 
 
-def render(datasets: Sequence[ReportData]) -> str:
+def render(datasets: Sequence[ReportData], margin: float = DEFAULT_MARGIN) -> str:
     """The whole page as a string."""
     fig = _Figures()
     title = escape("cspsearch report: " + " vs ".join(d.study_name for d in datasets))
@@ -87,12 +91,15 @@ def render(datasets: Sequence[ReportData]) -> str:
         "<h2>Hypervolume history</h2>",
         fig.add(hypervolume_figure(datasets)),
         "<h2>Per-factor effects</h2>",
-        _factor_section(datasets),
+        _factor_section(datasets, margin),
         "<h2>Paired comparisons (architectures that differ in one factor only)</h2>",
         "<p class='meta'>Each pair holds every other searched factor equal; Δ is the mean of "
-        "the pairs' differences with its 95% interval and the paired t-test's p-value; "
-        "“within noise” when the interval spans zero.</p>",
-        _side(datasets, [tables.comparison_table(paired_comparisons(d.rows)) for d in datasets]),
+        "the pairs' differences with its 95% interval and the two-sided paired test's p-value "
+        f"(before adjustment). {escape(rule_words(margin))}, over each factor's comparisons.</p>",
+        _side(
+            datasets,
+            [tables.comparison_table(paired_comparisons(d.rows, margin=margin)) for d in datasets],
+        ),
         "<h2>Parameter importance</h2>",
         _side(
             datasets,
@@ -145,8 +152,18 @@ def _side(datasets: Sequence[ReportData], parts: list[str]) -> str:
     return f"<div class='side'>{cells}</div>"
 
 
-def _factor_section(datasets: Sequence[ReportData]) -> str:
-    per_study = [factor_tables(d.rows) for d in datasets]
+def rule_words(margin: float) -> str:
+    """How the page's verdicts are decided, in one sentence (docs/verdicts.md)."""
+    if not margin:
+        return "Verdicts: better / worse / undecided at α = 0.05, Holm-adjusted"
+    return (
+        f"Verdicts: equivalent within ±{margin:g} points (TOST) / better / worse / "
+        "non-inferior / undecided at α = 0.05, Holm-adjusted"
+    )
+
+
+def _factor_section(datasets: Sequence[ReportData], margin: float) -> str:
+    per_study = [factor_tables(d.rows, margin=margin) for d in datasets]
     out = [
         "<p class='meta'>Reference: the plain network (fusion=none) for fusion and "
         "split_ratio, as in the paper; the lowest level for other factors. Each architecture "
@@ -154,7 +171,8 @@ def _factor_section(datasets: Sequence[ReportData]) -> str:
         "trials that have the level (95% Student-t interval of the mean, clipped to 0–100%); "
         "those trials also differ in every other factor, so a raw change (MACs in percent, "
         "accuracy in points) is not an effect. <b>Adjusted</b> Δ: "
-        f"{escape(HOW)}; 95% Student-t interval; “within noise” when it spans zero.</p>",
+        f"{escape(HOW)}; 95% Student-t interval. {escape(rule_words(margin))}, over each "
+        "factor's levels.</p>",
         f"<p class='meta'>{escape(ABLATE_HINT)}</p>",
     ]
     for factor in sorted({f for t in per_study for f in t}):

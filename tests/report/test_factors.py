@@ -101,3 +101,45 @@ def test_paired_comparisons_by_hand() -> None:
     assert found[("fusion", "none", "first")].diff_pp.mean == pytest.approx(-5)
     # first (γ 0.25) and last (γ 0.5) never share everything else, nor do the two γ values.
     assert ("fusion", "first", "last") not in found and ("split_ratio", 0.25, 0.5) not in found
+
+
+def test_paired_comparisons_are_decided_with_the_margin_and_holm() -> None:
+    # depth 1 → 2 on eight architectures (fusion × γ pairs): each pair gains 0.2 ± 0.1 points.
+    gains = [0.2, 0.1, 0.3, 0.2, 0.15, 0.25, 0.2, 0.1]
+    rows, n = [], 0
+    for i, gain in enumerate(gains):
+        width = 16 * (i + 1)  # one architecture per width; depth is the only difference
+        rows.append(row(n, 0.90, 100, fusion="none", depth=1, width=width))
+        rows.append(row(n + 1, 0.90 + gain / 100, 200, fusion="none", depth=2, width=width))
+        n += 2
+    depth = {(c.a, c.b): c for c in paired_comparisons(rows) if c.factor == "depth"}[1, 2]
+    assert depth.diff_pp.n == 8 and depth.diff_pp.mean == pytest.approx(0.1875)
+    assert depth.verdict == "equivalent"  # inside ±1 point, though clearly not zero
+    assert {c.verdict for c in paired_comparisons(rows, margin=0) if c.factor == "depth"} == {
+        "better"
+    }
+
+
+def test_paired_comparisons_are_holm_adjusted_within_a_factor() -> None:
+    # depth 1 → 2 alone: p ≈ 0.033, better. With a third depth the factor has three
+    # comparisons; Holm multiplies the smallest p by 3 (≈ 0.098): no longer decided.
+    gains = [1.0, 0.2, 0.5, -0.1, 0.8, 0.3, 0.9, -0.2]
+    two = []
+    for i, gain in enumerate(gains):
+        two.append(row(3 * i, 0.90, 100, fusion="none", depth=1, width=i))
+        two.append(row(3 * i + 1, 0.90 + gain / 100, 200, fusion="none", depth=2, width=i))
+    three = two + [
+        row(3 * i + 2, 0.90 + (-1) ** i / 100, 300, fusion="none", depth=3, width=i)
+        for i in range(len(gains))
+    ]
+
+    def one_two(rows: list[TrialRow]) -> str:
+        (c,) = [
+            c
+            for c in paired_comparisons(rows, margin=0)
+            if (c.factor, c.a, c.b) == ("depth", 1, 2)
+        ]
+        assert c.p_value == pytest.approx(0.0327, abs=1e-3)  # shown before adjustment
+        return c.verdict
+
+    assert one_two(two) == "better" and one_two(three) == "undecided"
