@@ -124,3 +124,18 @@ def test_holm_adjusts_within_a_table() -> None:
     table = decide_table([clear, weak, *nulls])  # weak: 3 × 0.022 > 0.05
     assert [d.verdict for d in table] == ["better", "undecided", "undecided", "undecided"]
     assert table[1].adjusted == "Holm over 4 rows"
+
+
+def test_estimate_decision_on_a_fitted_coefficient() -> None:
+    from cspsearch.stats import estimate_decision
+
+    small = estimate_decision(0.2, 0.2, 30, 32, margin=1.0)
+    assert small.verdict == "equivalent" and small.diff.low < 0.2 < small.diff.high
+    assert small.p_equivalence == pytest.approx(sp.t.cdf((0.2 - 1.0) / 0.2, 30))
+    assert estimate_decision(0.2, 0.2, 30, 32).verdict == "undecided"  # no margin
+    assert estimate_decision(-2.0, 0.5, 30, 32, margin=1.0).verdict == "worse"
+    assert estimate_decision(0.0, 1.0, 30, 32, margin=1.0).verdict == "undecided"
+    assert estimate_decision(0.6, 0.5, 30, 32, margin=3.0).verdict == "equivalent"
+    assert estimate_decision(0.5, 0.3, 30, 32, margin=0.5).verdict == "non-inferior"
+    nothing = estimate_decision(1.0, float("nan"), 0, 1, margin=1.0)
+    assert nothing.verdict == "undecided" and nothing.diff.low is None

@@ -44,6 +44,12 @@ def empty_study(storage_url: str, tiny_space_file: Path) -> str:
         (["tiny", "--split-ratio", "half"], "must be numbers in (0, 1)"),
         (["tiny", "--fusion", "full,sideways"], "unknown fusion 'sideways'"),
         (["tiny", "--space", "peleenet"], "give a STUDY or --space"),
+        (["tiny", "--margin", "-1"], "--margin: -1.0 must be ≥ 0 points"),
+        (["tiny", "--seeds", "auto", "--min-seeds", "5", "--max-seeds", "3"], "need 2 ≤ --min"),
+        (["tiny", "--seeds", "auto", "--min-seeds", "1"], "--min-seeds 1 / --max-seeds 10"),
+        (["tiny", "--min-seeds", "4"], "only with --seeds auto (--seeds is 3)"),
+        (["tiny", "--seeds", "0,1,2"], "--seeds: '0,1,2' must be a whole number ≥ 1, or auto"),
+        (["tiny", "--seeds", "auto,5"], "--seeds: 'auto,5' must be"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(
@@ -111,3 +117,53 @@ def test_ablate_takes_trials_per_device(tiny_space_file: Path, storage_url: str)
     assert len({t.user_attrs.get("worker") for t in trials}) == 2  # two workers took trials
     refused = runner.invoke(app, [*args, "--trials-per-device", "2", "--n-workers", "2"])
     assert refused.exit_code == 2 and "give one of them" in refused.stderr
+
+
+def test_report_refuses_a_negative_margin(empty_study: str, storage_url: str) -> None:
+    result = runner.invoke(
+        app, ["report", empty_study, "--storage", storage_url, "--margin", "-2"]
+    )
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "--margin: -2.0 must be ≥ 0 points" in result.stderr
+
+
+@pytest.mark.slow
+def test_seeds_auto_end_to_end(tiny_space_file: Path, storage_url: str, tmp_path: Path) -> None:
+    """Real training in rounds: every row stops at a look (2 or 4 seeds), the reference has its
+    base's most; the rule is stored and shown; a re-run trains nothing; --json has verdicts."""
+    import json
+
+    ran = runner.invoke(
+        app, ["run", "--space", str(tiny_space_file), "--storage", storage_url, "--n-trials", "1"]
+    )
+    assert ran.exit_code == 0, ran.output
+    args = ["ablate", "tiny", "--storage", storage_url, "--top", "1", "--fusion", "full"]
+    args += ["--split-ratio", "0.25,0.5", "--device", "cpu", "--no-gradients"]
+    args += ["--seeds", "auto", "--min-seeds", "2", "--max-seeds", "4", "--margin", "2"]
+    first = runner.invoke(app, [*args, "--json", str(tmp_path / "rows.json")])
+    assert first.exit_code == 0, first.output
+    assert "round 1" in first.stderr and "margin ±2 pp; seeds auto 2-4" in first.stdout
+    study = optuna.load_study(study_name="tiny-ablation", storage=storage_url)
+    assert study.user_attrs["ablation"]["rule"]["max_seeds"] == 4
+    seeds: dict[str, set[int]] = {}
+    for t in study.trials:
+        assert t.state.name == "COMPLETE"
+        seeds.setdefault(t.user_attrs["ablation_variant"], set()).add(
+            t.user_attrs["ablation_seed"]
+        )
+    counts = {v: len(s) for v, s in seeds.items()}
+    assert set(counts) == {"none", "full/0.25", "full/0.5"}
+    assert all(seeds[v] == set(range(counts[v])) for v in counts)  # seeds 0.., no gaps
+    assert {counts["full/0.25"], counts["full/0.5"]} <= {2, 4}  # the looks
+    assert counts["none"] == max(counts["full/0.25"], counts["full/0.5"])
+    rows = json.loads((tmp_path / "rows.json").read_text(encoding="utf-8"))
+    verdicts = {r["variant"]: r["verdict"] for r in rows["rows"] if r["base"] != "pooled"}
+    assert set(verdicts.values()) <= {
+        "reference", "equivalent", "better", "worse", "non-inferior", "undecided"
+    }  # fmt: skip
+    again = runner.invoke(app, args)  # resumes: the same looks on the stored trials
+    assert again.exit_code == 0, again.output
+    assert "round 1" in again.stderr and " 0 trial(s) to run" in again.stderr
+    assert len(optuna.load_study(study_name="tiny-ablation", storage=storage_url).trials) == len(
+        study.trials
+    )
