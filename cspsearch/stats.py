@@ -104,9 +104,7 @@ def decision(
     differences: Sequence[float], margin: float | None = None, alpha: float = 0.05
 ) -> Decision:
     """``decide`` with its interval and p-values."""
-    if margin is not None and (not math.isfinite(margin) or margin < 0):
-        raise ValueError(f"margin {margin!r} must be a number ≥ 0")
-    margin = margin or None  # 0: no margin
+    margin = _checked(margin)
     d = list(differences)
     n = len(d)
     diff = _interval_at(d, 1 - alpha)
@@ -125,9 +123,7 @@ def estimate_decision(
     """``decision`` for an estimate with standard error ``se`` on ``df`` degrees of freedom
     (e.g. a least-squares coefficient: df = observations − rank), from ``n`` observations;
     undecided without a finite, positive standard error."""
-    if margin is not None and (not math.isfinite(margin) or margin < 0):
-        raise ValueError(f"margin {margin!r} must be a number ≥ 0")
-    margin = margin or None
+    margin = _checked(margin)
     if df < 1 or not math.isfinite(se) or se <= 0:
         bounds = (estimate, estimate) if se == 0 and df >= 1 else (None, None)
         diff = Interval(estimate, *bounds, n)
@@ -145,6 +141,13 @@ def decide_paired(
     if len(a) != len(b):
         raise ValueError(f"paired samples differ in length: {len(a)} ≠ {len(b)}")
     return decision([y - x for x, y in zip(a, b)], margin, alpha)
+
+
+def _checked(margin: float | None) -> float | None:
+    """The margin a test uses: None for none (or 0); ValueError unless a number ≥ 0."""
+    if margin is not None and (not math.isfinite(margin) or margin < 0):
+        raise ValueError(f"margin {margin!r} must be a number ≥ 0")
+    return margin or None
 
 
 def verdict_of(

@@ -36,10 +36,9 @@ def run_rounds(
     done, growing = -1, len(need)
     for round_ in range(1, rule.max_seeds + 1):
         now = [c for c in wanted if c.seed - first_seed < need[c.base, c.variant]]
-        note = f"round {round_}, {growing} row(s) given more seeds"
-        if round_ == 1:
-            note = f"round 1, every row {rule.min_seeds} seeds"
-        codes += run_cells(now, note)
+        more_seeds = f"{growing} row(s) given more seeds"
+        first = f"every row {rule.min_seeds} seeds"
+        codes += run_cells(now, f"round {round_}, {first if round_ == 1 else more_seeds}")
         data = read()
         pairs = sum(len(v.diffs) for t in data.tables for v in t.rows)
         more = next_needs(data, rule)

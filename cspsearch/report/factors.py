@@ -170,7 +170,7 @@ def _factor_comparisons(
                     factor=factor,
                     a=a,
                     b=b,
-                    diff_pp=interval(diffs),
+                    diff_pp=test.diff,  # the 95% interval (α = 0.05)
                     macs_pct=interval([100 * (mb / ma - 1) for _, _, ma, mb in pairs if ma]),
                     p_value=test.p_difference,
                 )
