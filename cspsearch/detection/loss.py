@@ -4,6 +4,10 @@ Assignment (YOLOv3, and the premise of EFM): the anchor whose size best matches 
 widths/heights, centres aligned) picks the level and the anchor; the cell is the one holding the
 box centre. Loss = box (1 − IoU variant) + objectness (BCE against the prediction's IoU with its
 box, every cell) + class (BCE, assigned cells only). Everything stays on the device, vectorised.
+
+Static shapes, no host sync: every slot of the padded targets (batch, max boxes; class −1 pads)
+is carried through with a 0/1 weight instead of being selected (no ``nonzero``, boolean indexing
+or ``len()``), so the same function runs eagerly on any device and inside a CUDA graph.
 """
 
 from __future__ import annotations
@@ -18,29 +22,49 @@ from cspsearch.detection.boxes import decode
 # mean over all cells instead (YOLOv5), the ~3 positive cells among ~1,000 per image barely
 # move the objectness in a brief run — measured here, σ(objectness) at positives fell to 0.04.
 WEIGHTS = {"box": 5.0, "obj": 1.0, "cls": 2.0}
+# What a padding slot is replaced by before any arithmetic (class 0, a 1-px box): its terms are
+# weighted 0, and a finite stand-in keeps 0 · NaN out of the gradients.
+_PAD_BOX = (0.0, 0.0, 0.0, 1.0, 1.0)
 
 
-def assign(
+def assign_slots(
     targets: torch.Tensor, anchors: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(image index, box, level, anchor) of every real box in ``targets`` (batch, max boxes, 5:
-    class, x1, y1, x2, y2; class −1 pads). ``anchors``: (levels, anchors, 2)."""
-    image, slot = (targets[..., 0] >= 0).nonzero(as_tuple=True)
-    boxes = targets[image, slot]
+    """(boxes, real, level, anchor) for every slot of ``targets`` (batch, max boxes, 5: class,
+    x1, y1, x2, y2; class −1 pads), each (batch · max boxes[, 5]): padding slots hold a stand-in
+    box and ``real`` False. ``anchors``: (levels, anchors, 2)."""
+    flat_targets = targets.reshape(-1, 5)
+    real = flat_targets[:, 0] >= 0
+    pad = torch.tensor(_PAD_BOX, dtype=targets.dtype, device=targets.device)
+    boxes = torch.where(real[:, None], flat_targets, pad)
     wh = boxes[:, 3:5] - boxes[:, 1:3]
     flat = anchors.view(-1, 2)
     inter = torch.min(wh[:, None], flat[None]).prod(-1)
     iou = inter / (wh.prod(-1)[:, None] + flat.prod(-1)[None] - inter)
     best = iou.argmax(1)
     per_level = anchors.shape[1]
-    return image, boxes, best // per_level, best % per_level
+    return boxes, real, best // per_level, best % per_level
+
+
+def assign(
+    targets: torch.Tensor, anchors: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(image index, box, level, anchor) of every real box only (a host sync: for tests and
+    tools; the loss uses ``assign_slots``)."""
+    boxes, real, level, anchor = assign_slots(targets, anchors)
+    image = torch.arange(targets.shape[0], device=targets.device).repeat_interleave(
+        targets.shape[1]
+    )
+    return image[real], boxes[real], level[real], anchor[real]
 
 
 def neighbour_cells(
-    image: torch.Tensor, anchor: torch.Tensor, boxes: torch.Tensor, stride: int, size: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Each box's centre cell plus the horizontal and vertical neighbours nearer its centre
-    (YOLOv5): three positives per box instead of one, all on the box's level and anchor.
+    boxes: torch.Tensor, stride: int, size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(cells, inside) of each box's centre cell plus the horizontal and vertical neighbours
+    nearer its centre (YOLOv5): three positives per box instead of one, all on the box's level
+    and anchor; cells (3 · n, 2) as centre cells, then x sides, then y sides; ``inside`` False
+    where a neighbour falls off the map (its cell is clamped, its weight must be 0).
     NOTE: YOLOv3 uses the centre cell only; with ~3 positives among ~1,000 cells per image,
     training was too slow for a brief run (train-split AP50 0.18 after 12 epochs)."""
     centre = (boxes[:, 1:3] + boxes[:, 3:5]) / 2 / stride
@@ -50,11 +74,7 @@ def neighbour_cells(
     y_side = cell + torch.stack((torch.zeros_like(step[:, 1]), step[:, 1]), 1)
     cells = torch.cat((cell, x_side, y_side))
     inside = ((cells >= 0) & (cells < size)).all(1)
-
-    def repeat(t: torch.Tensor) -> torch.Tensor:
-        return t.repeat(3, *([1] * (t.dim() - 1)))[inside]
-
-    return repeat(image), repeat(anchor), repeat(boxes), cells[inside]
+    return cells.clamp(0, size - 1), inside
 
 
 def detection_loss(
@@ -64,30 +84,30 @@ def detection_loss(
     strides: tuple[int, ...],
     box_loss: str = "giou",
 ) -> torch.Tensor:
-    """The weighted training loss of one batch (a scalar tensor; no host sync)."""
-    image, boxes, level, anchor = assign(targets, anchors)
-    device = outputs[0].device
-    box_terms = torch.zeros((), device=device)
-    obj_terms = torch.zeros((), device=device)
-    cls_terms = torch.zeros((), device=device)
+    """The weighted training loss of one batch (a scalar tensor; no host sync, static shapes)."""
+    boxes, real, level, anchor = assign_slots(targets, anchors)
+    image = torch.arange(targets.shape[0], device=targets.device).repeat_interleave(
+        targets.shape[1]
+    )
+    image, anchor, boxes3 = image.repeat(3), anchor.repeat(3), boxes.repeat(3, 1)
+    box_terms = obj_terms = cls_terms = torch.zeros((), device=outputs[0].device)
     for s, (raw, stride) in enumerate(zip(outputs, strides)):
         raw = raw.float()
-        target_obj = torch.zeros(raw.shape[:4], device=device)
-        on = level == s
-        b, a, box = image[on], anchor[on], boxes[on]
-        b, a, box, cells = neighbour_cells(b, a, box, stride, raw.shape[2])
-        picked = raw[b, a, cells[:, 1], cells[:, 0]]  # (n, 5 + classes)
-        if len(picked):
-            predicted = decode(picked, anchors[s][a], stride, cells)
-            iou = aligned_iou(predicted, box[:, 1:5], box_loss)
-            box_terms = box_terms + (1 - iou).sum()
-            target_obj[b, a, cells[:, 1], cells[:, 0]] = 1.0
-            classes = F.one_hot(box[:, 0].long(), raw.shape[-1] - 5).to(raw.dtype)
-            cls_terms = cls_terms + F.binary_cross_entropy_with_logits(
-                picked[:, 5:], classes, reduction="sum"
-            )
+        cells, inside = neighbour_cells(boxes, stride, raw.shape[2])
+        weight = ((real & (level == s)).repeat(3) & inside).to(raw.dtype)  # (3 · slots,)
+        picked = raw[image, anchor, cells[:, 1], cells[:, 0]]  # (3 · slots, 5 + classes)
+        predicted = decode(picked, anchors[s][anchor], stride, cells)
+        iou = aligned_iou(predicted, boxes3[:, 1:5], box_loss)
+        box_terms = box_terms + ((1 - iou) * weight).sum()
+        # A cell named twice is one positive (as assignment by indexing was): count, then cap.
+        hits = torch.zeros(raw.shape[:4], device=raw.device, dtype=raw.dtype)
+        hits = hits.index_put((image, anchor, cells[:, 1], cells[:, 0]), weight, accumulate=True)
+        target_obj = hits.clamp(max=1.0)
+        classes = F.one_hot(boxes3[:, 0].long(), raw.shape[-1] - 5).to(raw.dtype)
+        cls = F.binary_cross_entropy_with_logits(picked[:, 5:], classes, reduction="none")
+        cls_terms = cls_terms + (cls.sum(1) * weight).sum()
         obj_terms = obj_terms + F.binary_cross_entropy_with_logits(
             raw[..., 4], target_obj, reduction="sum"
         )
     total = WEIGHTS["box"] * box_terms + WEIGHTS["obj"] * obj_terms + WEIGHTS["cls"] * cls_terms
-    return total / max(1, len(boxes))  # per box: the step size does not depend on the batch
+    return total / real.sum().clamp(min=1)  # per box: the step size does not depend on the batch
