@@ -18,7 +18,7 @@ from __future__ import annotations
 from torch import nn
 
 from cspsearch.errors import BuildError
-from cspsearch.models.blocks import BLOCKS
+from cspsearch.models.blocks import RESIDUAL_BLOCKS
 from cspsearch.models.csp_stage import CSPStage
 from cspsearch.models.csp_stage import StageWidths
 from cspsearch.models.csp_stage import stage_widths
@@ -119,15 +119,15 @@ class CspBackbone(nn.Module):
 
 @register_family("csp_resnet")
 def csp_resnet(cfg: ModelConfig) -> nn.Module:
-    return CspBackbone(cfg, BLOCKS["bottleneck"])
+    return CspBackbone(cfg, RESIDUAL_BLOCKS["bottleneck"])
 
 
 @register_family("csp_resnext")
 def csp_resnext(cfg: ModelConfig) -> nn.Module:
     # The same bottleneck body; ResNeXt is groups > 1 on its 3×3 convolutions.
-    return CspBackbone(cfg, BLOCKS["bottleneck"])
+    return CspBackbone(cfg, RESIDUAL_BLOCKS["bottleneck"])
 
 
 @register_family("csp_darknet")
 def csp_darknet(cfg: ModelConfig) -> nn.Module:
-    return CspBackbone(cfg, BLOCKS["dark"])
+    return CspBackbone(cfg, RESIDUAL_BLOCKS["dark"])

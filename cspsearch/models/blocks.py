@@ -1,4 +1,6 @@
-"""Residual block bodies for part 2 of a stage: ResNe(X)t bottleneck and DarkNet block.
+"""The residual blocks that a CSP stage repeats on part 2 (csp_stage.py's body), by name in
+RESIDUAL_BLOCKS: the ResNe(X)t bottleneck and the DarkNet block. A stage's ``block`` is another
+thing (configs.BLOCKS: csp, c3, c2f, …); the ``csp`` block is a stage of these.
 
 Both keep their width (``chs`` in, ``chs`` out) so the shortcut is a plain addition.
 """
@@ -40,4 +42,4 @@ class DarkBlock(nn.Module):
         return self.conv2(self.conv1(x)) + x
 
 
-BLOCKS = {"bottleneck": Bottleneck, "dark": DarkBlock}
+RESIDUAL_BLOCKS = {"bottleneck": Bottleneck, "dark": DarkBlock}

@@ -23,7 +23,7 @@ from torch import nn
 from cspsearch.errors import BuildError
 from cspsearch.models.backbones import plan_stage
 from cspsearch.models.backbones import stage as csp_stage
-from cspsearch.models.blocks import BLOCKS as CSP_BODIES
+from cspsearch.models.blocks import RESIDUAL_BLOCKS
 from cspsearch.models.layers import ConvBnAct
 from cspsearch.models.registry import register_family
 from cspsearch.models.yolo_blocks import BlockSpec
@@ -73,7 +73,7 @@ def yolo_stage(cfg: ModelConfig, i: int, in_chs: int) -> tuple[OrderedDict, int]
     """Stage ``i``'s parts (down, block or csp) and its output width."""
     if cfg.block[i] == "csp":
         w = plan_stage(cfg, i, in_chs)
-        return OrderedDict(csp=csp_stage(cfg, i, in_chs, w, CSP_BODIES["dark"])), w.out
+        return OrderedDict(csp=csp_stage(cfg, i, in_chs, w, RESIDUAL_BLOCKS["dark"])), w.out
     out_chs, parts = cfg.out_chs[i], OrderedDict()
     if cfg.stride[i] > 1:
         down_chs = out_chs if cfg.down_growth[i] else in_chs

@@ -23,9 +23,10 @@ FAMILIES = (
     "csp_peleenet",
     "csp_yolo",
 )
-# csp_yolo's stage blocks (docs/family.md): csp is the darknet CSP stage with ``fusion``; the
-# others are ultralytics' C3 (YOLOv5), C2f (YOLOv8), C3k2 (YOLO11), ELAN1 and RepNCSPELAN4
-# (YOLOv9). Every other family's stages are ``csp``.
+# The values of the model key ``block``, what a csp_yolo stage is (docs/family.md): csp is the
+# darknet CSP stage with ``fusion``; the others are ultralytics' C3 (YOLOv5), C2f (YOLOv8), C3k2
+# (YOLO11), ELAN1 and RepNCSPELAN4 (YOLOv9). Every other family's stages are ``csp``. (The units
+# a csp stage repeats inside are residual blocks: models/blocks.py's RESIDUAL_BLOCKS.)
 BLOCKS = ("csp", "c3", "c2f", "c3k2", "elan", "gelan")
 # The per-stage keys that only some blocks take (every block takes depth, out_chs, stride,
 # down_growth and split_ratio; csp's split_ratio only when its fusion is not none).
@@ -77,11 +78,13 @@ OBJECTIVES = (
     "flops",
     "params",
     "latency",
+    "latency_ort",  # ms at batch 1 in ONNX Runtime's CPU provider (cspsearch/measure/onnx.py)
     "activations",
 )
 SCORES = {"val_accuracy": "accuracy", "val_ap50": "AP50", "val_ap": "AP"}  # higher is better
-BUDGETS = ("macs", "params", "latency", "activations")
-TOP_KEYS = ("description", "model", "train", "detector", "data", "objectives", "budget", "study")
+BUDGETS = ("macs", "params", "latency", "latency_ort", "activations")
+TOP_KEYS = ("description", "model", "train", "detector", "data", "objectives", "budget")
+TOP_KEYS += ("study", "measure")
 STUDY_KEYS = ("n_trials", "sampler", "timeout", "baseline_first")  # StudyConfig's fields
 PER_STAGE = frozenset(
     {
@@ -210,6 +213,13 @@ class StudyConfig:
     baseline_first: bool = True  # a new study's first trial is the plain network (fusion none)
 
 
+@dataclass(frozen=True)
+class MeasureConfig:
+    """How a trial's costs are measured (a space's ``measure:`` section)."""
+
+    ort_threads: int = 1  # ONNX Runtime's intra-op threads for latency_ort (1: the edge case)
+
+
 def per_stage(value: Any, num_stages: int, name: str = "value") -> tuple:
     """Return ``value`` as a tuple of ``num_stages`` entries (a scalar is repeated)."""
     if not isinstance(value, (list, tuple)):
@@ -230,6 +240,7 @@ SECTION_CONFIGS = {
     "data": DataConfig,
     "detector": DetectorConfig,
     "study": StudyConfig,
+    "measure": MeasureConfig,
 }
 
 
