@@ -1,10 +1,12 @@
 """Which model keys a stage's block takes (configs.BLOCK_KEYS, docs/family.md): the check of a
 space file's ``model`` section — a key that no possible block of a stage takes is an error, as
 are csp_yolo's keys in another family — and the conditional values of a trial (sampling.py
-suggests no parameter a stage's block does not take, like split_ratio without a split)."""
+suggests no parameter a stage's block does not take, like split_ratio without a split);
+``trial_params`` names the parameters a trial asks for once its block and fusion are known."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from cspsearch.errors import SpaceError
@@ -15,6 +17,7 @@ from cspsearch.space.configs import ModelConfig
 from cspsearch.space.configs import block_takes
 from cspsearch.space.searchspace import Choice
 from cspsearch.space.searchspace import SearchSpace
+from cspsearch.space.searchspace import is_spec
 
 
 def _options(value: Any) -> tuple:
@@ -86,3 +89,56 @@ def untaken_as_default(key: str, value: Any, block: Any) -> Any:
         return tuple(v if block_takes(b[0], key) else default for v, b in zip(value, blocks))
     blocks = block if isinstance(block, tuple) else (block,)
     return value if any(block_takes(b, key) for b in blocks) else default
+
+
+def unfused_as_default(value: Any, fusion: Any, num_stages: int) -> Any:
+    """``value`` of split_ratio with the (unused) default for every unfused stage."""
+    fusions = fusion if isinstance(fusion, tuple) else (fusion,) * num_stages
+    if all(f == "none" for f in fusions):
+        return ModelConfig.split_ratio
+    if not isinstance(value, tuple):
+        return value
+    return tuple(ModelConfig.split_ratio if f == "none" else v for f, v in zip(fusions, value))
+
+
+def draw_order(key: str) -> int:
+    """A trial draws ``block`` first (it decides what else is asked), ``split_ratio`` last
+    (after ``fusion``, which decides whether a stage is split)."""
+    return 0 if key == "block" else 2 if key == "split_ratio" else 1
+
+
+def param_names(key: str, value: Any) -> list[str]:
+    """The parameters a trial suggests for ``value``: ``key`` for a Choice or Range, ``key_i``
+    for each searched stage of a per-stage value, none for a fixed value."""
+    if isinstance(value, tuple):
+        return [n for i, v in enumerate(value) for n in param_names(f"{key}_{i}", v)]
+    return [key] if is_spec(value) else []
+
+
+def trial_params(model: dict[str, Any], drawn: Mapping[str, Any]) -> dict[str, str]:
+    """Parameter name → model key of every parameter that a trial of a space with this
+    ``model`` section asks for, in sampling.py's order: not a key the trial's block does not
+    take, nor the split ratio of an unfused stage. The block, fusion and num_stages that decide
+    it are ``drawn``'s values where they are searched (ModelConfig's default where missing)."""
+
+    def value(key: str) -> Any:
+        return _drawn(key, model.get(key, getattr(ModelConfig, key)), drawn, key)
+
+    block = value("block")
+    out: dict[str, str] = {}
+    for key in sorted(model, key=draw_order):
+        spec = model[key]
+        if key in BLOCK_ONLY:
+            spec = untaken_as_default(key, spec, block)
+        if key == "split_ratio":
+            fusion = untaken_as_default("fusion", value("fusion"), block)
+            spec = unfused_as_default(spec, fusion, value("num_stages"))
+        out.update(dict.fromkeys(param_names(key, spec), key))
+    return out
+
+
+def _drawn(name: str, value: Any, drawn: Mapping[str, Any], key: str) -> Any:
+    """``value`` with each searched entry replaced by the drawn one (named as param_names)."""
+    if isinstance(value, tuple):
+        return tuple(_drawn(f"{name}_{i}", v, drawn, key) for i, v in enumerate(value))
+    return drawn.get(name, getattr(ModelConfig, key)) if is_spec(value) else value

@@ -7,6 +7,8 @@ from typing import Any
 
 import optuna
 
+from cspsearch.space.blocks import draw_order
+from cspsearch.space.blocks import unfused_as_default
 from cspsearch.space.blocks import untaken_as_default
 from cspsearch.space.configs import BLOCK_ONLY
 from cspsearch.space.configs import DetectorConfig
@@ -26,13 +28,13 @@ def sample_config(space: SearchSpace, trial: optuna.Trial) -> tuple[ModelConfig,
     cspsearch/space/blocks.py) is not suggested either.
     """
     model: dict[str, Any] = {}
-    for key in sorted(space.model, key=_order):  # block first, split_ratio last
+    for key in sorted(space.model, key=draw_order):  # block first, split_ratio last
         value = space.model[key]
         if key in BLOCK_ONLY:
             value = untaken_as_default(key, value, model.get("block", ModelConfig.block))
         if key == "split_ratio":
             fusion = model.get("fusion", ModelConfig.fusion)
-            value = _unfused_as_default(
+            value = unfused_as_default(
                 value, fusion, model.get("num_stages", ModelConfig.num_stages)
             )
         model[key] = _suggest(trial, key, value)
@@ -48,20 +50,6 @@ def sample_detector(space: SearchSpace, trial: optuna.Trial) -> DetectorConfig:
             continue  # conditional, like split_ratio: no Maxout, no group size
         out[key] = _suggest(trial, key, space.detector[key])
     return DetectorConfig(**out)
-
-
-def _order(key: str) -> int:
-    return 0 if key == "block" else 2 if key == "split_ratio" else 1
-
-
-def _unfused_as_default(value: Any, fusion: Any, num_stages: int) -> Any:
-    """Replace the split ratio of every unfused stage by the (unused) default."""
-    fusions = fusion if isinstance(fusion, tuple) else (fusion,) * num_stages
-    if all(f == "none" for f in fusions):
-        return ModelConfig.split_ratio
-    if not isinstance(value, tuple):
-        return value
-    return tuple(ModelConfig.split_ratio if f == "none" else v for f, v in zip(fusions, value))
 
 
 def _suggest(trial: optuna.Trial, name: str, value: Any) -> Any:

@@ -6,10 +6,14 @@ import optuna
 import pytest
 
 from cspsearch.errors import SpaceError
+from cspsearch.space.blocks import param_names
+from cspsearch.space.blocks import trial_params
 from cspsearch.space.configs import ModelConfig
 from cspsearch.space.loader import load_space
 from cspsearch.space.loader import parse_space
 from cspsearch.space.sampling import sample_config
+from cspsearch.space.searchspace import Choice
+from cspsearch.space.searchspace import Range
 
 MODEL = {
     "family": "csp_yolo",
@@ -99,3 +103,48 @@ def test_csp_yolo_keys_at_their_defaults_are_allowed_in_another_family(tmp_path)
         encoding="utf-8",
     )
     assert load_space(str(path)).model["down"] == "conv"
+
+
+PER_STAGE = {
+    "family": "csp_yolo",
+    "num_stages": 2,
+    "block": [{"choices": ["csp", "c3k2"]}, {"choices": ["csp", "gelan", "elan"]}],
+    "fusion": [{"choices": ["none", "full"]}, "none"],
+    "split_ratio": [{"choices": [0.25, 0.5]}, {"choices": [0.25, 0.75]}],
+    "hidden_ratio": {"choices": [0.25, 0.5]},
+    "shortcut": [{"choices": [False, True]}, True],
+    "c3k": {"choices": [False, True]},
+    "depth": {"low": 1, "high": 3},
+}
+
+
+@pytest.mark.parametrize("model", [MODEL, PER_STAGE, {**MODEL, "fusion": "none"}])
+def test_trial_params_are_what_a_trial_asks_for(model: dict) -> None:
+    """trial_params (the block ablation's plain function) against what sample_config really
+    suggests, on real Optuna trials of spaces with scalar and per-stage blocks and fusions."""
+    space = _space(model)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    kinds = set()
+    for _ in range(40):
+        trial = study.ask()
+        sample_config(space, trial)
+        asked = trial_params(space.model, trial.params)
+        assert list(asked) == list(trial.params), trial.params  # the same names, same order
+        assert all(name.startswith(key) for name, key in asked.items())
+        kinds.add(tuple(sorted(asked)))
+        study.tell(trial, 0.0)
+    assert len(kinds) >= 3  # the blocks and fusions drawn asked for different parameters
+
+
+def test_trial_params_fill_a_block_the_base_did_not_have() -> None:
+    space = _space(MODEL)
+    # A csp base with fusion none, now with c3k2: fusion is not asked, γ is (no fusion to
+    # stop it), and hidden_ratio and c3k are; a csp base with fusion last keeps its γ.
+    base = {"block": "csp", "fusion": "none"}
+    assert trial_params(space.model, {**base, "block": "c3k2"}) == {
+        "block": "block", "hidden_ratio": "hidden_ratio", "c3k": "c3k",
+        "split_ratio": "split_ratio",
+    }  # fmt: skip
+    assert list(trial_params(space.model, base)) == ["block", "fusion"]
+    assert list(trial_params(space.model, {"block": "csp"})) == ["block", "fusion", "split_ratio"]
+    assert param_names("depth", (Choice((1, 2)), 3, Range(1, 4))) == ["depth_0", "depth_2"]
