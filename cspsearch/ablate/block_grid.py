@@ -26,6 +26,8 @@ from cspsearch.ablate.grid import seed_params
 from cspsearch.ablate.grid import seed_values
 from cspsearch.ablate.grid import with_seeds
 from cspsearch.errors import SpaceError
+from cspsearch.space.blocks import param_names
+from cspsearch.space.blocks import trial_params
 from cspsearch.space.configs import BLOCK_ONLY
 from cspsearch.space.configs import BLOCKS
 from cspsearch.space.configs import ModelConfig
@@ -118,35 +120,17 @@ def _with_default(value: Any, default: Any) -> Any:
     return value
 
 
-class _Filling:
-    """An Optuna-like trial for ``sample_config``: the given parameters, and for a key the new
-    block takes that the base did not have, ModelConfig's default; records what was asked."""
-
-    def __init__(self, given: dict[str, Any]) -> None:
-        self.given, self.params = given, {}
-
-    def _value(self, name: str) -> Any:
-        key = name.rpartition("_")[0] if name[-1].isdigit() else name
-        if name not in self.given and key not in FOLLOWS_BLOCK:
-            raise KeyError(name)  # a base's own searched value is always given
-        value = self.given.get(name, getattr(ModelConfig, key, None))
-        self.params[name] = value
-        return value
-
-    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
-        return self._value(name)
-
-    def suggest_int(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self._value(name)
-
-    def suggest_float(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self._value(name)
-
-
 def filled(space: SearchSpace, given: dict[str, Any]) -> dict[str, Any]:
-    """The parameters a trial of ``space`` asks for, from ``given`` and the defaults."""
-    from cspsearch.space.sampling import sample_config
-
-    trial = _Filling(given)
-    sample_config(space, trial)  # type: ignore[arg-type]  (an Optuna-like trial)
-    return trial.params
+    """The parameters a cell's trial of ``space`` asks for (space/blocks.py's trial_params for
+    the cell's block), each ``given``'s value; a key that follows the block and that the base
+    did not have takes ModelConfig's default. Every other asked value is given (the base's own
+    searched values, the seed): KeyError names one that is not."""
+    asked = trial_params(space.model, given)
+    for key, value in space.train.items():
+        asked.update(dict.fromkeys(param_names(key, value), key))
+    out = {}
+    for name, key in asked.items():
+        if name not in given and key not in FOLLOWS_BLOCK:
+            raise KeyError(name)
+        out[name] = given.get(name, getattr(ModelConfig, key, None))
+    return out
