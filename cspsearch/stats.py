@@ -1,15 +1,21 @@
-"""Intervals, paired differences and verdicts, one place for every statistic the reports state.
+"""Intervals and verdicts, one place for every statistic the reports state (docs/verdicts.md).
 
-All intervals are Student-t intervals (95% unless a verdict's α says otherwise;
-``scipy.stats.t``). Verdicts are decided here and nowhere else (docs/verdicts.md): ``decide``
-and ``decision`` on paired differences, ``estimate_decision`` on a fitted estimate with its
-standard error (the search report's adjusted factor effects), ``decide_table`` / ``adjust``
-for Holm's adjustment within one table. ``equivalent`` is the two one-sided tests (TOST)
-inside ±margin, ``better`` / ``worse`` the two-sided test, ``non-inferior`` the one-sided test
-against −margin. When every pair differs by exactly the same amount (accuracies on a small
-split are quantised, so two seeds can both gain one image) the t-tests are degenerate and the
-exact sign test of the same hypothesis stands in. ``paired`` and ``verdict`` are the older
-margin-free words (better / worse / within noise) that the speed and TPE benchmarks still
+A verdict is one ``Decision``: the test, its statistic and df, the interval that the verdict's
+test corresponds to (with its level), the p-values, the family it was adjusted over and how —
+all computed on the same pairs. The test is the paired Student-t test whose standard error
+never falls below the measurement's resolution: an accuracy moves in steps of one validation
+image, so the per-pair sd is floored at step/√6 (the sd of the difference of two values each
+rounded to the step) and a set of identical differences is no special case. More spread at the
+same mean never gives a stronger claim, and no interval has zero width.
+
+One family per table: every row of a table is tested at α/k (k: the rows tested, Bonferroni),
+and all its claims are read from its own two intervals — the 1 − 2α/k interval for equivalence
+and non-inferiority (each bound a one-sided test at α/k) and the 1 − α/k interval for a
+difference (two-sided) — so the printed interval never contradicts the verdict and the chance
+of any false claim in the table, of whatever kind, is ≤ α. ``bounds`` and ``claims`` work on
+numpy arrays (the simulations use them); ``decision`` / ``decide_table`` /
+``estimate_decision`` are the per-row forms. ``paired`` and ``verdict`` are the older
+margin-free words (better / worse / within noise) that only the speed and TPE benchmarks
 print. No torch here: the report imports this.
 """
 
@@ -20,9 +26,15 @@ import statistics
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import numpy as np
 from scipy import stats
 
-LEVEL = 0.95
+LEVEL = 0.95  # of a score's interval over seeds (not a verdict's)
+ALPHA = 0.05  # every verdict's familywise error rate
+DEFAULT_MARGIN = 1.0  # points: ≈ 3 validation images of the digits split (one ≈ 0.37 points)
+RESOLUTION = 100 / 270  # points: one image of the bundled digits validation split (15% of 1,797)
+TEST = "paired t, sd ≥ step/√6"
+VERDICTS = ("equivalent", "better", "worse", "non-inferior", "undecided")
 
 
 class Interval(NamedTuple):
@@ -33,13 +45,173 @@ class Interval(NamedTuple):
 
 
 def interval(values: Sequence[float]) -> Interval:
-    """Mean of ``values`` and its 95% Student-t interval."""
-    return _interval_at(values, LEVEL)
+    """Mean of ``values`` and its 95% Student-t interval (a score over seeds)."""
+    n = len(values)
+    mean = statistics.fmean(values) if n else math.nan
+    if n < 2 or statistics.stdev(values) == 0:
+        return Interval(mean, None if n < 2 else mean, None if n < 2 else mean, n)
+    sem = statistics.stdev(values) / math.sqrt(n)
+    low, high = stats.t.interval(LEVEL, n - 1, loc=mean, scale=sem)
+    return Interval(mean, float(low), float(high), n)
 
 
+class Decision(NamedTuple):
+    """A verdict on paired differences (variant − reference, in points) with its evidence."""
+
+    verdict: str  # one of VERDICTS
+    diff: Interval  # the mean difference with the interval the verdict's test corresponds to
+    level: float  # that interval's confidence level, e.g. 0.9944
+    kind: str  # "difference" (1 − α/k, two-sided) or "equivalence" (1 − 2α/k)
+    test: str  # TEST, or "least squares t" for a fitted estimate
+    statistic: float | None  # t of the mean difference against 0
+    df: int | None
+    se: float | None  # the standard error used (after the floor)
+    p_difference: float | None  # Bonferroni-adjusted (× k), two-sided, H0: Δ = 0
+    p_equivalence: float | None  # adjusted (× k), TOST's larger one-sided p, H0: |Δ| ≥ m
+    p_noninferiority: float | None  # adjusted (× k), one-sided, H0: Δ ≤ −m
+    margin: float | None
+    alpha: float
+    family: int  # k: the rows of the table tested together
+    adjustment: str  # e.g. "Bonferroni over 9 rows"
+    note: str = ""  # e.g. "stopped at 6 of 10" (a sequential row short of its final look)
+
+    @property
+    def said(self) -> str:
+        """The verdict as a table prints it, with its note."""
+        return f"{self.verdict} ({self.note})" if self.note else self.verdict
+
+
+def sd_floor(resolution: float) -> float:
+    """The smallest per-pair sd a quantised measurement can tell from zero: two values each
+    rounded to ``resolution`` differ by a rounding error of sd resolution/√6."""
+    return resolution / math.sqrt(6)
+
+
+def bounds(
+    mean: np.ndarray, sd: np.ndarray, n: np.ndarray, alpha_row: float, floor: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(se, half-width of the 1 − α_row interval, of the 1 − 2α_row interval) per element;
+    NaN where n < 2. ``sd`` is floored at ``floor``."""
+    n = np.asarray(n, dtype=float)
+    df = np.where(n >= 2, n - 1, np.nan)
+    se = np.maximum(np.asarray(sd, dtype=float), floor) / np.sqrt(n)
+    wide = stats.t.ppf(1 - alpha_row / 2, df) * se
+    narrow = stats.t.ppf(1 - alpha_row, df) * se
+    return se, wide, narrow
+
+
+def claims(
+    mean: np.ndarray, wide: np.ndarray, narrow: np.ndarray, margin: float | None
+) -> np.ndarray:
+    """The verdict read from the two intervals (``mean`` ± half-widths), in the order:
+    equivalent (the narrow interval inside ±margin; it wins over better/worse), better / worse
+    (the wide one excludes 0), non-inferior (the narrow one above −margin), else undecided."""
+    mean = np.asarray(mean, dtype=float)
+    out = np.full(mean.shape, "undecided", dtype=object)
+    m = margin or 0.0
+    noninf = (mean - narrow > -m) if margin else np.zeros(mean.shape, bool)
+    out[noninf] = "non-inferior"
+    out[mean - wide > 0] = "better"
+    out[mean + wide < 0] = "worse"
+    if margin:
+        out[(mean - narrow > -m) & (mean + narrow < m)] = "equivalent"
+    return out
+
+
+def decision(
+    differences: Sequence[float],
+    margin: float | None = None,
+    alpha: float = ALPHA,
+    family: int = 1,
+    resolution: float = RESOLUTION,
+) -> Decision:
+    """The verdict on paired ``differences`` (points) as one row of a table of ``family``
+    rows tested together at ``alpha``."""
+    d = list(differences)
+    sd = statistics.stdev(d) if len(d) > 1 else math.nan
+    mean = statistics.fmean(d) if d else math.nan
+    return _decided(mean, sd, len(d), margin, alpha, family, sd_floor(resolution), TEST)
+
+
+def decide(differences: Sequence[float], margin: float | None = None, alpha: float = ALPHA) -> str:
+    """``decision(...).verdict`` for one row (a table of one)."""
+    return decision(differences, margin, alpha).verdict
+
+
+def decide_paired(
+    a: Sequence[float], b: Sequence[float], margin: float | None = None, alpha: float = ALPHA
+) -> Decision:
+    """``b`` against the reference ``a``, element i of each one pair (e.g. the same seed)."""
+    if len(a) != len(b):
+        raise ValueError(f"paired samples differ in length: {len(a)} ≠ {len(b)}")
+    return decision([y - x for x, y in zip(a, b)], margin, alpha)
+
+
+def decide_table(
+    rows: Sequence[Sequence[float]],
+    margin: float | None = None,
+    alpha: float = ALPHA,
+    resolution: float = RESOLUTION,
+) -> list[Decision]:
+    """One table's verdicts: every row with two pairs or more is tested, at α/k each (k: how
+    many are), so the chance of any false claim in the table is ≤ α."""
+    k = max(1, sum(len(r) >= 2 for r in rows))
+    return [decision(r, margin, alpha, k, resolution) for r in rows]
+
+
+def estimate_decision(
+    estimate: float, se: float, df: int, n: int, margin: float | None = None,
+    alpha: float = ALPHA, family: int = 1,
+) -> Decision:  # fmt: skip
+    """``decision`` for a fitted estimate with standard error ``se`` on ``df`` degrees of
+    freedom (a least-squares coefficient: df = observations − rank) from ``n`` observations;
+    undecided without a finite, positive standard error."""
+    ok = df >= 1 and math.isfinite(se) and se > 0
+    sd, pairs = (se * math.sqrt(df + 1), df + 1) if ok else (math.nan, 1)
+    found = _decided(estimate, sd, pairs, margin, alpha, family, 0.0, "least squares t")
+    return found._replace(diff=found.diff._replace(n=n))
+
+
+def _decided(
+    mean: float, sd: float, n: int, margin: float | None, alpha: float, family: int,
+    floor: float, test: str,
+) -> Decision:  # fmt: skip
+    margin = _checked(margin)
+    family = max(1, family)
+    a = alpha / family
+    how = f"Bonferroni over {family} rows" if family > 1 else "none (one row)"
+    if n < 2 or not math.isfinite(sd):
+        diff = Interval(mean, None, None, n)
+        return Decision("undecided", diff, 1 - a, "difference", test, None, None, None,
+                        None, None, None, margin, alpha, family, how)  # fmt: skip
+    se, wide, narrow = (float(x) for x in bounds(mean, sd, n, a, floor))
+    verdict = str(claims(np.array(mean), np.array(wide), np.array(narrow), margin).item())
+    kind = "equivalence" if verdict in ("equivalent", "non-inferior") else "difference"
+    half = narrow if kind == "equivalence" else wide
+    diff = Interval(mean, mean - half, mean + half, n)
+    df = n - 1
+    p_diff = min(1.0, family * float(2 * stats.t.sf(abs(mean) / se, df)))
+    p_eq = p_ni = None
+    if margin:
+        p_ni = min(1.0, family * float(stats.t.sf((mean + margin) / se, df)))
+        p_hi = min(1.0, family * float(stats.t.cdf((mean - margin) / se, df)))
+        p_eq = max(p_ni, p_hi)
+    level = 1 - 2 * a if kind == "equivalence" else 1 - a
+    return Decision(verdict, diff, level, kind, test, mean / se, df, se, p_diff, p_eq, p_ni,
+                    margin, alpha, family, how)  # fmt: skip
+
+
+def _checked(margin: float | None) -> float | None:
+    """The margin a test uses: None for none (or 0); ValueError unless a number ≥ 0."""
+    if margin is not None and (not math.isfinite(margin) or margin < 0):
+        raise ValueError(f"margin {margin!r} must be a number ≥ 0")
+    return margin or None
+
+
+# --- The older margin-free words, for the speed and TPE benchmarks only (no verdict of a table).
 class Paired(NamedTuple):
-    diff: Interval  # mean of b − a over the pairs, with its interval
-    p_value: float | None  # paired t-test (sign test when every difference is equal); None: n < 2
+    diff: Interval  # mean of b − a over the pairs, with its 95% interval
+    p_value: float | None  # paired t-test; None: n < 2 or no spread
     verdict: str  # "better", "worse", "within noise" or "too few pairs"
 
 
@@ -47,17 +219,10 @@ def paired(a: Sequence[float], b: Sequence[float]) -> Paired:
     """``b`` against ``a``, element i of each one pair (e.g. the same seed)."""
     if len(a) != len(b):
         raise ValueError(f"paired samples differ in length: {len(a)} ≠ {len(b)}")
-    diffs = [y - x for x, y in zip(a, b)]
-    diff = interval(diffs)
-    if diff.n < 2:
-        return Paired(diff, None, verdict(diff))
-    if max(diffs) - min(diffs) > 1e-12:  # a spread to estimate (beyond float rounding)
-        return Paired(diff, float(stats.ttest_rel(b, a).pvalue), verdict(diff))
-    if abs(diff.mean) <= 1e-12:  # no spread and no difference
-        return Paired(diff, None, "within noise")
-    sign = stats.binomtest(sum(d > 0 for d in diffs), len(diffs)).pvalue  # no spread: signs
-    said = verdict(diff) if sign < 1 - LEVEL else "within noise"
-    return Paired(diff, float(sign), said)
+    diff = interval([y - x for x, y in zip(a, b)])
+    spread = diff.low is not None and diff.high is not None and diff.high > diff.low
+    p = float(stats.ttest_rel(b, a).pvalue) if spread else None
+    return Paired(diff, p, verdict(diff))
 
 
 def verdict(diff: Interval) -> str:
@@ -69,167 +234,3 @@ def verdict(diff: Interval) -> str:
     if diff.high < 0:
         return "worse"
     return "within noise"
-
-
-# --- Decided answers: equivalence, non-inferiority and multiplicity (docs/verdicts.md).
-VERDICTS = ("equivalent", "better", "worse", "non-inferior", "undecided")
-DEFAULT_MARGIN = 1.0  # points: ≈ 3 validation images of the digits split (one ≈ 0.37 points)
-
-
-class Decision(NamedTuple):
-    """A verdict on paired differences (variant − reference, in points) and its tests."""
-
-    verdict: str  # one of VERDICTS
-    diff: Interval  # the mean difference with its 1 − α Student-t interval (not adjusted)
-    p_difference: float | None  # two-sided, H0: Δ = 0 (better / worse)
-    p_equivalence: float | None  # TOST, the larger one-sided p, H0: |Δ| ≥ margin
-    p_noninferiority: float | None  # one-sided, H0: Δ ≤ −margin
-    margin: float | None
-    alpha: float
-    adjusted: str = ""  # how the p-values were adjusted, e.g. "Holm over 9 rows"
-
-
-def decide(differences: Sequence[float], margin: float | None = None, alpha: float = 0.05) -> str:
-    """The verdict on paired ``differences`` (variant − reference, in points): ``equivalent``
-    (TOST at level α puts Δ inside ±margin; it wins over better/worse: a difference too small
-    to matter is equivalent even when it is not zero), ``better`` / ``worse`` (the 1 − α
-    interval excludes 0), ``non-inferior`` (the one-sided bound shows Δ above −margin),
-    else ``undecided``. Without a margin only better / worse / undecided. Every pair differing
-    by the same amount (quantised accuracy) makes each t-test degenerate: the exact sign test
-    of the same hypothesis stands in (docs/verdicts.md)."""
-    return decision(differences, margin, alpha).verdict
-
-
-def decision(
-    differences: Sequence[float], margin: float | None = None, alpha: float = 0.05
-) -> Decision:
-    """``decide`` with its interval and p-values."""
-    margin = _checked(margin)
-    d = list(differences)
-    n = len(d)
-    diff = _interval_at(d, 1 - alpha)
-    if n < 2:
-        return Decision("undecided", diff, None, None, None, margin, alpha)
-    if max(d) - min(d) <= 1e-12:
-        p = _sign_tests(d[0], n, margin)
-    else:
-        p = _t_tests(diff.mean, statistics.stdev(d) / math.sqrt(n), n - 1, margin)
-    return Decision(verdict_of(diff.mean, *p, alpha), diff, *p, margin, alpha)
-
-
-def estimate_decision(
-    estimate: float, se: float, df: int, n: int, margin: float | None = None, alpha: float = 0.05
-) -> Decision:
-    """``decision`` for an estimate with standard error ``se`` on ``df`` degrees of freedom
-    (e.g. a least-squares coefficient: df = observations − rank), from ``n`` observations;
-    undecided without a finite, positive standard error."""
-    margin = _checked(margin)
-    if df < 1 or not math.isfinite(se) or se <= 0:
-        bounds = (estimate, estimate) if se == 0 and df >= 1 else (None, None)
-        diff = Interval(estimate, *bounds, n)
-        return Decision("undecided", diff, None, None, None, margin, alpha)
-    low, high = stats.t.interval(1 - alpha, df, loc=estimate, scale=se)
-    p = _t_tests(estimate, se, df, margin)
-    diff = Interval(estimate, float(low), float(high), n)
-    return Decision(verdict_of(estimate, *p, alpha), diff, *p, margin, alpha)
-
-
-def decide_paired(
-    a: Sequence[float], b: Sequence[float], margin: float | None = None, alpha: float = 0.05
-) -> Decision:
-    """``b`` against the reference ``a``, element i of each one pair (e.g. the same seed)."""
-    if len(a) != len(b):
-        raise ValueError(f"paired samples differ in length: {len(a)} ≠ {len(b)}")
-    return decision([y - x for x, y in zip(a, b)], margin, alpha)
-
-
-def _checked(margin: float | None) -> float | None:
-    """The margin a test uses: None for none (or 0); ValueError unless a number ≥ 0."""
-    if margin is not None and (not math.isfinite(margin) or margin < 0):
-        raise ValueError(f"margin {margin!r} must be a number ≥ 0")
-    return margin or None
-
-
-def verdict_of(
-    mean: float, p_diff: float | None, p_equiv: float | None, p_noninf: float | None,
-    alpha: float,
-) -> str:  # fmt: skip
-    """The verdict from the three tests' p-values, in the order of ``decide``."""
-    if p_equiv is not None and p_equiv < alpha:
-        return "equivalent"
-    if p_diff is not None and p_diff < alpha:
-        return "better" if mean > 0 else "worse"
-    if p_noninf is not None and p_noninf < alpha:
-        return "non-inferior"
-    return "undecided"
-
-
-def _t_tests(
-    mean: float, se: float, df: int, margin: float | None
-) -> tuple[float, float | None, float | None]:
-    p_diff = float(2 * stats.t.sf(abs(mean) / se, df))
-    if margin is None:
-        return p_diff, None, None
-    p_low = float(stats.t.sf((mean + margin) / se, df))  # H0: Δ ≤ −margin
-    p_high = float(stats.t.cdf((mean - margin) / se, df))  # H0: Δ ≥ +margin
-    return p_diff, max(p_low, p_high), p_low
-
-
-def _sign_tests(
-    d: float, n: int, margin: float | None
-) -> tuple[float, float | None, float | None]:
-    """Every pair differs by ``d``: exact sign tests, n pairs all on one side of each bound."""
-    p_diff = 1.0 if abs(d) <= 1e-12 else min(1.0, 2 * 0.5**n)  # two-sided
-    if margin is None:
-        return p_diff, None, None
-    p_equiv = 0.5**n if abs(d) < margin else 1.0
-    return p_diff, p_equiv, 0.5**n if d > -margin else 1.0
-
-
-def _interval_at(values: Sequence[float], level: float) -> Interval:
-    n = len(values)
-    mean = statistics.fmean(values) if n else math.nan
-    if n < 2:
-        return Interval(mean, None, None, n)
-    sd = statistics.stdev(values)
-    if sd == 0:
-        return Interval(mean, mean, mean, n)
-    low, high = stats.t.interval(level, n - 1, loc=mean, scale=sd / math.sqrt(n))
-    return Interval(mean, float(low), float(high), n)
-
-
-def holm(p_values: Sequence[float | None]) -> list[float | None]:
-    """Holm's step-down adjusted p-values (family-wise error ≤ α when compared with α); None
-    (no test) stays None and does not count in the family."""
-    tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
-    m, out, running = len(tested), list(p_values), 0.0
-    for rank, (p, i) in enumerate(tested):
-        running = max(running, min(1.0, (m - rank) * p))
-        out[i] = running
-    return out
-
-
-def decide_table(
-    rows: Sequence[Sequence[float]], margin: float | None = None, alpha: float = 0.05
-) -> list[Decision]:
-    """One table's verdicts, Holm-adjusted within the table: each claim (a difference, an
-    equivalence, a non-inferiority) is its own family over the rows, so the chance of any
-    false claim of one kind in the table stays ≤ α. Intervals are shown unadjusted."""
-    raw = [decision(r, margin, alpha) for r in rows]
-    return adjust(raw, alpha)
-
-
-def adjust(raw: Sequence[Decision], alpha: float) -> list[Decision]:
-    """``raw`` with Holm-adjusted p-values and the verdicts they give (see decide_table)."""
-    fam = [holm([getattr(d, f) for d in raw]) for f in P_FIELDS]
-    note = f"Holm over {len(raw)} rows"
-    return [
-        d._replace(
-            p_difference=pd, p_equivalence=pe, p_noninferiority=pn, adjusted=note,
-            verdict="undecided" if d.diff.n < 2 else verdict_of(d.diff.mean, pd, pe, pn, alpha),
-        )
-        for d, pd, pe, pn in zip(raw, *fam)
-    ]  # fmt: skip
-
-
-P_FIELDS = ("p_difference", "p_equivalence", "p_noninferiority")

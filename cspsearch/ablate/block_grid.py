@@ -46,6 +46,7 @@ class BlockGrid:
     blocks: tuple[str, ...] = ("c3", "c2f", "c3k2", "elan", "gelan")
     seeds: int = 3
     reference: str = REFERENCE
+    kind: str = "block"
     detection: bool = False
 
     @classmethod

@@ -43,6 +43,7 @@ class CspGrid:
     ratios: tuple[float, ...] = (0.25, 0.5, 0.75)
     seeds: int = 3
     reference: str = "none"
+    kind: str = "csp"
     detection: bool = False
 
     @classmethod

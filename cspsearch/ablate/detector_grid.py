@@ -49,6 +49,7 @@ class DetectorGrid:
 
     seeds: int = 3
     reference: str = "fpn"
+    kind: str = "detector"
     detection: bool = True
 
     @classmethod

@@ -1,5 +1,6 @@
 """The plotly figures of an ablation study's page: each variant's paired score change against
-its MACs change (with the change's 95% interval), and gradient duplication per variant."""
+its MACs change (with the interval of its verdict, from the row's Decision), and gradient
+duplication per variant."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def change_figure(data: AblationData) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=[v.macs_change for v in shown],
-                y=[100 * v.change.diff.mean for v in shown],
+                y=[v.change.diff.mean for v in shown],  # points
                 error_y=_error(shown),
                 mode="markers+text",
                 text=[v.variant for v in shown],
@@ -38,8 +39,8 @@ def change_figure(data: AblationData) -> go.Figure:
         )
     fig.add_hline(y=0, line_dash="dot", line_color="#888")
     fig.update_layout(
-        title=f"{data.metric} change against {data.reference} (paired by seed, 95% interval) "
-        "vs MACs change",
+        title=f"{data.metric} change against {data.reference} (paired by seed; the interval its "
+        "verdict was read from) vs MACs change",
         xaxis_title=f"MACs change against {data.reference} (%)",
         yaxis_title=f"Δ {data.metric} (percentage points)",
         template="plotly_white",
@@ -113,7 +114,7 @@ def gradient_figure(data: AblationData) -> go.Figure:
 
 
 def _error(rows: list[VariantStats]) -> dict:
-    return _spread([v.change.diff for v in rows], scale=100)
+    return _spread([v.change.diff for v in rows])  # points
 
 
 def _spread(intervals: list, scale: float = 1.0) -> dict:

@@ -54,6 +54,7 @@ class Grid(Protocol):
 
     seeds: int
     reference: str  # the variant every other is paired against
+    kind: str  # "csp", "detector" or "block": what the page shows (read.py: AblationData.kind)
     detection: bool  # the kind of space it ablates: a detector's (True) or a classifier's
 
     def labels(self) -> list[str]:

@@ -16,7 +16,9 @@ from cspsearch.ablate.tables import VariantStats
 from cspsearch.ablate.tables import front
 from cspsearch.ablate.text import base_title
 from cspsearch.ablate.text import cells
+from cspsearch.ablate.text import family_text
 from cspsearch.ablate.text import head
+from cspsearch.ablate.text import pooled_title
 from cspsearch.report.html import STYLE
 
 VERDICT_COLOURS = {
@@ -30,10 +32,12 @@ EXPLAIN = (
     "CSP stages), everything else equal, once per seed. MACs and parameters change against none "
     "(fvcore MACs: one multiply-add = 1; FLOPs = 2 × MACs). {m}: mean over seeds with its 95% "
     "Student-t interval. Δ {m}: the variant minus none for the same seed, averaged over the "
-    "seeds, with its 95% interval. The verdict (docs/verdicts.md): equivalent when the two "
-    "one-sided tests put Δ inside ±margin, better or worse when the interval excludes 0, "
-    "non-inferior when Δ is shown above −margin, else undecided; Holm-adjusted within each "
-    "table. The paper's columns (PeleeNet on ImageNet, CSPNet Table 1) stand beside "
+    "seeds. The verdict (docs/verdicts.md) and its interval come from one paired t-test whose "
+    "sd is floored at the score's step/√6; each table is one family of k tested rows, each at "
+    "α/k (Bonferroni): equivalent when the 1 − 2α/k interval lies inside ±margin, better or "
+    "worse when the 1 − α/k interval excludes 0, non-inferior when the 1 − 2α/k interval lies "
+    "above −margin, else undecided; the row shows the interval its verdict was read from and "
+    "its level. The paper's columns (PeleeNet on ImageNet, CSPNet Table 1) stand beside "
     "a PeleeNet-like base: its compute change is in BFLOPs (2 × conv MACs), its top-1 change in "
     "points from one run each."
 )
@@ -43,7 +47,7 @@ EXPLAIN_DETECTION = (
     "or SE attention), everything else equal, once per seed — CSPNet's Table 2. MACs and "
     "parameters change against fpn (fvcore MACs: one multiply-add = 1). {m}: mean over seeds "
     "with its 95% Student-t interval. Δ {m}: the variant minus fpn for the same seed, averaged "
-    "over the seeds, with its 95% interval; verdicts as for Table 1 (docs/verdicts.md)."
+    "over the seeds, with its verdict's interval; verdicts as for Table 1 (docs/verdicts.md)."
 )
 
 EXPLAIN_BLOCK = (
@@ -51,10 +55,11 @@ EXPLAIN_BLOCK = (
     "every stage, at the base's widths, depths and strides, everything else equal, once per "
     "seed. MACs and parameters change against the base (fvcore MACs: one multiply-add = 1). "
     "{m}: mean over seeds with its 95% Student-t interval. Δ {m}: the block minus the base for "
-    "the same seed, averaged over the seeds, with its 95% interval. Blocks differ in compute: "
+    "the same seed, averaged over the seeds, with its verdict's interval (docs/verdicts.md). "
+    "Blocks differ in compute: "
     "the figure of {m} against MACs shows which blocks are on the front."
 )
-EXPLAIN_BY_REFERENCE = {"fpn": EXPLAIN_DETECTION, "base": EXPLAIN_BLOCK}
+EXPLAIN_BY_KIND = {"csp": EXPLAIN, "detector": EXPLAIN_DETECTION, "block": EXPLAIN_BLOCK}
 
 
 def write_ablation_report(data: AblationData, path: str | Path) -> Path:
@@ -70,7 +75,7 @@ def write_ablation_report(data: AblationData, path: str | Path) -> Path:
 def render(data: AblationData) -> str:
     title = escape(f"cspsearch ablation: {data.study_name}")
     d = data.data
-    explain = EXPLAIN_BY_REFERENCE.get(data.reference, EXPLAIN)
+    explain = EXPLAIN_BY_KIND.get(data.kind, EXPLAIN)
     parts = [
         f"<h1>{title}</h1>",
         f"<p class='meta'>bases from <b>{escape(data.source)}</b> · dataset "
@@ -81,21 +86,24 @@ def render(data: AblationData) -> str:
         "<h2>Effect against MACs</h2>",
         _figure(change_figure(data), True),
     ]
-    if data.reference == "base":  # blocks differ in compute: which are on the front
+    if data.kind == "block":  # blocks differ in compute: which are on the front
         parts += [
             f"<h2>{escape(data.metric)} against MACs</h2>",
             _figure(front_figure(data), False),
         ]
-    if data.has_gradient:
+    if data.gradient_compared:  # NOTE: one bar (the reference's alone) compares nothing
         parts += ["<h2>Gradient duplication</h2>", _figure(gradient_figure(data), False)]
     for t in data.tables:
         paper = any(v.paper is not None for v in t.rows)
         parts.append(f"<h2>Base {escape(base_title(t))}</h2>")
+        parts.append(f"<p class='meta'>{escape(family_text(t.rows))}</p>")
         parts.append(_table(data, t.rows, paper) if t.rows else "<p>No trained trial yet.</p>")
-        if data.reference == "base" and t.rows:
+        if data.kind == "block" and t.rows:
             parts.append(f"<p class='meta'>On the front: {escape(', '.join(front(t.rows)))}</p>")
     if len(data.tables) > 1 and data.pooled:
         parts.append("<h2>Pooled over the bases (pairs: base × seed)</h2>")
+        parts.append(f"<p class='meta'>{escape(pooled_title(data))}; "
+                     f"{escape(family_text(data.pooled))}</p>")  # fmt: skip
         parts.append(_table(data, data.pooled, False))
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"

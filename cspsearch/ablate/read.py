@@ -1,11 +1,14 @@
 """Reading an ablation study back: its trials → SeedRows → AblationData, with the tables of
-tables.py. No plotly and no torch."""
+tables.py (the score's step, one validation image, found from the stored scores:
+``score_step``). No plotly and no torch."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
 
+import numpy as np
 import optuna
 from optuna.trial import TrialState
 
@@ -18,8 +21,13 @@ from cspsearch.ablate.tables import decide_rows
 from cspsearch.ablate.tables import pooled
 from cspsearch.errors import StudyError
 from cspsearch.space.configs import SCORES
+from cspsearch.stats import ALPHA
 from cspsearch.stats import DEFAULT_MARGIN
+from cspsearch.stats import RESOLUTION
 
+# NOTE: studies written before the grid kind was stored name only their reference; each grid's
+# reference is its own, so it tells the kind (grid.py: Grid.kind).
+KIND_OF_REFERENCE = {"none": "csp", "fpn": "detector", "base": "block"}
 GRADIENT = "gradient_duplication"  # user attribute: mean over stages (measure/gradients.py)
 
 
@@ -28,7 +36,7 @@ class AblationData(NamedTuple):
     source: str
     metric: str  # accuracy, AP50 or AP
     variants: list[str]
-    reference: str  # the variant the others are paired against: none, or fpn for a detector
+    reference: str  # the variant the others are paired against: none, fpn, or base (--block)
     seeds: int
     tables: list[BaseTable]
     pooled: list[VariantStats]  # every base's pairs together
@@ -36,10 +44,19 @@ class AblationData(NamedTuple):
     trials: int
     failed: int
     rule: Rule = Rule()  # how the verdicts were decided (margin, α, sequential seeds)
+    kind: str = "csp"  # the grid: "csp" (fusion × γ), "detector" (Table 2) or "block" (--block)
 
     @property
     def has_gradient(self) -> bool:
         return any(v.gradient is not None for t in self.tables for v in t.rows)
+
+    @property
+    def gradient_compared(self) -> bool:
+        """Some variant besides the reference recorded gradient duplication (a figure of the
+        reference's bar alone would compare nothing)."""
+        return any(
+            v.gradient is not None and not v.reference for t in self.tables for v in t.rows
+        )
 
 
 def is_ablation(storage: optuna.storages.BaseStorage | str, study_name: str) -> bool:
@@ -53,7 +70,7 @@ def stored_rule(described: dict[str, Any], margin: float | None = None) -> Rule:
     stored = described.get("rule", {})
     rule = Rule(
         margin=stored.get("margin", DEFAULT_MARGIN),
-        alpha=stored.get("alpha", 0.05),
+        alpha=stored.get("alpha", ALPHA),
         min_seeds=stored.get("min_seeds"),
         max_seeds=stored.get("max_seeds"),
     )
@@ -76,7 +93,7 @@ def read_ablation(
     variants += sorted({r.variant for r in rows} - set(variants))
     bases = list(described.get("bases", {})) or sorted({r.base for r in rows})
     ref = str(described.get("reference", "none"))
-    rule = stored_rule(described, margin)
+    rule = stored_rule(described, margin)._replace(resolution=score_step(r.score for r in rows))
     tables = []
     for b in bases:
         t = base_table(b, [r for r in rows if r.base == b], variants, ref)
@@ -94,7 +111,22 @@ def read_ablation(
         trials=len(trials),
         failed=sum(1 for t in trials if t.state == TrialState.FAIL),
         rule=rule,
+        kind=str(described.get("kind") or KIND_OF_REFERENCE.get(ref, "csp")),
     )
+
+
+def score_step(scores: Sequence[float] | Any, largest: int = 20000) -> float:
+    """The step of the stored scores in points: 100/N for the smallest N (20 to ``largest``)
+    making every score a whole number of N-ths (an accuracy over N validation images), else
+    stats.RESOLUTION (a metric that is not a count, e.g. AP). A common factor of every count
+    gives a coarser step: a higher sd floor, never a lower one."""
+    values = np.unique(np.asarray(list(scores), dtype=float))
+    if values.size < 2:
+        return RESOLUTION
+    n = np.arange(20, largest + 1, dtype=float)[:, None]
+    scaled = values[None, :] * n
+    whole = np.all(np.abs(scaled - np.round(scaled)) < 1e-7, axis=1)  # float error ≈ 1e-13
+    return 100 / float(n[np.argmax(whole), 0]) if whole.any() else RESOLUTION
 
 
 def _row(t: optuna.trial.FrozenTrial, score: str) -> SeedRow | None:

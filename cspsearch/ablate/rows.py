@@ -1,7 +1,9 @@
 """An ablation study's tables as JSON rows (``cspsearch ablate --json FILE``, ``cspsearch report
 STUDY-ablation --json FILE``), for notebooks and CI: one row per base and variant, then the
 pooled rows (base ``pooled``). Units as in the printed table: changes in percent, scores and
-their differences in points (the score × 100), 95% intervals unless the row says otherwise.
+their differences in points (the score × 100). A score's interval is 95% over seeds; a
+difference's is the one its verdict was read from (``interval_level``, ``interval_kind``), and
+every field of the verdict comes from the row's one ``stats.Decision``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from cspsearch.ablate.read import AblationData
 from cspsearch.ablate.tables import VariantStats
+from cspsearch.stats import Decision
 
 POOLED = "pooled"  # the base name of the pooled rows
 
@@ -37,6 +40,8 @@ def write_json(data: AblationData, path: str | Path) -> Path:
         "margin_pp": data.rule.margin,
         "alpha": data.rule.alpha,
         "rule": data.rule.describe(),
+        "kind": data.kind,
+        "resolution_pp": data.rule.resolution,
         "rows": json_rows(data),
     }
     partial = path.with_name(path.name + ".partial")
@@ -50,8 +55,8 @@ def _points(value: float | None) -> float | None:
 
 
 def _row(data: AblationData, base: str, v: VariantStats) -> dict[str, Any]:
-    change = v.change
-    diff = change.diff if change is not None else None
+    d = v.change
+    diff = d.diff if d is not None else None
     return {
         "base": base,
         "variant": v.variant,
@@ -61,14 +66,22 @@ def _row(data: AblationData, base: str, v: VariantStats) -> dict[str, Any]:
         "score_pp": _points(v.score.mean),
         "score_low_pp": _points(v.score.low),
         "score_high_pp": _points(v.score.high),
-        "difference_pp": _points(diff.mean) if diff else None,
-        "difference_low_pp": _points(diff.low) if diff else None,
-        "difference_high_pp": _points(diff.high) if diff else None,
+        "difference_pp": diff.mean if diff else None,  # a Decision's are in points
+        "difference_low_pp": diff.low if diff else None,
+        "difference_high_pp": diff.high if diff else None,
         "verdict": v.verdict,
-        "p_difference": v.decision.p_difference if v.decision else None,
-        "p_equivalence": v.decision.p_equivalence if v.decision else None,
-        "p_noninferiority": v.decision.p_noninferiority if v.decision else None,
-        "adjusted": v.decision.adjusted if v.decision else "",
+        **_evidence(d),
         "pairs": diff.n if diff else 0,
         "seeds": v.score.n,
     }
+
+
+def _evidence(d: Decision | None) -> dict[str, Any]:
+    """What an auditor needs, all from the one Decision (empty values for the reference)."""
+    keys = ("test", "statistic", "df", "se", "p_difference", "p_equivalence",
+            "p_noninferiority", "family", "adjustment", "note")  # fmt: skip
+    out: dict[str, Any] = {k: None if d is None else getattr(d, k) for k in keys}
+    out["se_pp"] = out.pop("se")
+    out["interval_level"] = None if d is None or d.diff.low is None else d.level
+    out["interval_kind"] = None if d is None else d.kind
+    return out

@@ -1,12 +1,13 @@
 """An ablation study's tables: Table 1 (or Table 2) per base and each variant pooled over the
 bases, as plain numbers — **this is where a verdict is decided** (``decide_rows``: the score
-differences paired by seed, through cspsearch.stats.decide_table with Holm, or the sequential
-looks of cspsearch/sequential.py for a ``--seeds auto`` table; docs/verdicts.md). No plotly
-and no torch.
+differences paired by seed, one ``stats.Decision`` per row: a fixed table through
+cspsearch.stats.decide_table (Bonferroni over the table's rows), a ``--seeds auto`` table
+through the looks of cspsearch/sequential.py; docs/verdicts.md). No plotly and no torch.
 
-Per base and variant: MACs and parameters change against the reference (``none``, or ``fpn``
-for a detector) in percent, the score's mean over seeds with its 95% interval, the score change
-against the reference paired by seed with its interval and verdict, and the mean gradient
+Per base and variant: MACs and parameters change against the reference (``none``, ``fpn`` for
+a detector, the base's own block for ``--block``) in percent, the score's mean over seeds with
+its 95% interval, the score change against the reference paired by seed with the interval of
+its verdict's test and the verdict (both from the row's Decision), and the mean gradient
 duplication when the trials recorded it. A PeleeNet-like base (family csp_peleenet) shows the
 paper's compute and top-1 change beside ours (cspsearch/space/paper.py).
 """
@@ -19,13 +20,13 @@ from typing import NamedTuple
 from cspsearch.pareto import pareto_mask
 from cspsearch.sequential import sequential_table
 from cspsearch.space.paper import paper_row
+from cspsearch.stats import ALPHA
 from cspsearch.stats import DEFAULT_MARGIN
+from cspsearch.stats import RESOLUTION
 from cspsearch.stats import Decision
 from cspsearch.stats import Interval
-from cspsearch.stats import Paired
 from cspsearch.stats import decide_table
 from cspsearch.stats import interval
-from cspsearch.stats import paired
 
 
 class SeedRow(NamedTuple):
@@ -48,18 +49,24 @@ class VariantStats(NamedTuple):
     macs_change: float | None  # percent against none
     params_change: float | None
     score: Interval  # over seeds
-    change: Paired | None  # against none, paired by seed; None for none itself
+    reference: bool  # the row the others are paired against
     gradient: Interval | None  # gradient duplication over seeds, when recorded
     paper: tuple[float, float] | None  # the paper's (compute %, top-1 points), if it has one
     conv_change: float | None = None  # convolution MACs change, as the paper counts compute
     diffs: tuple[float, ...] = ()  # variant − reference in points, one per paired seed, in order
-    decision: Decision | None = None  # the verdict (decide_rows); None for the reference
+    decision: Decision | None = None  # verdict, interval, tests (decide_rows); None: reference
+
+    @property
+    def change(self) -> Decision | None:
+        """The paired change's Decision (None for the reference)."""
+        return None if self.reference else self.decision
 
     @property
     def verdict(self) -> str:
-        if self.decision is not None:
-            return self.decision.verdict
-        return "reference" if self.change is None else self.change.verdict
+        """As printed: ``reference``, or the Decision's verdict with its note."""
+        if self.reference or self.decision is None:
+            return "reference"
+        return self.decision.said
 
 
 class Rule(NamedTuple):
@@ -67,18 +74,24 @@ class Rule(NamedTuple):
     — the sequential looks (cspsearch/sequential.py) between min_seeds and max_seeds."""
 
     margin: float | None = DEFAULT_MARGIN
-    alpha: float = 0.05
+    alpha: float = ALPHA
     min_seeds: int | None = None
     max_seeds: int | None = None
+    resolution: float = RESOLUTION  # points: the score's step (one validation image)
 
     def describe(self) -> str:
         margin = f"margin ±{self.margin:g} pp" if self.margin else "no margin"
+        test = (
+            f"paired t with sd ≥ {self.resolution:.2f}/√6 pp; each table one family: its k "
+            f"tested rows at α/k each (Bonferroni, α {self.alpha:g}); interval 1 − 2α/k for "
+            "equivalent / non-inferior, 1 − α/k otherwise"
+        )
         if self.min_seeds is not None:
             return (
-                f"{margin}; seeds auto {self.min_seeds}-{self.max_seeds}: α {self.alpha:g} spent "
-                "over the looks, Holm over each table's rows at each look"
+                f"{margin}; seeds auto {self.min_seeds}-{self.max_seeds}: α spent over the "
+                f"looks, α_j/k at look j; {test}"
             )
-        return f"{margin}; α {self.alpha:g}, Holm over each table's rows"
+        return f"{margin}; {test}"
 
 
 class BaseTable(NamedTuple):
@@ -91,28 +104,28 @@ class BaseTable(NamedTuple):
 def base_table(
     base: str, rows: Sequence[SeedRow], variants: Sequence[str], reference: str = "none"
 ) -> BaseTable:
-    """Table 1 of one base: one VariantStats per variant it has results for."""
+    """Table 1 of one base: one VariantStats per variant it has results for (decided as a
+    fixed table at the default rule; ``decide_rows`` re-decides under a study's rule)."""
     by = _by_variant(rows)
-    none = by.get(reference, {})
-    ref = next(iter(none.values()), None)
+    refs = by.get(reference, {})
+    ref = next(iter(refs.values()), None)
     family = next((r.family for r in rows), "")
     out = []
     for v in variants:
         if v not in by:
             continue
         runs = by[v]
-        seeds = sorted(set(none) & set(runs))
+        seeds = sorted(set(refs) & set(runs))
         first = next(iter(runs.values()))
         grads = [r.gradient for r in runs.values() if r.gradient is not None]
-        change = paired([none[s].score for s in seeds], [runs[s].score for s in seeds])
-        diffs = tuple(100 * (runs[s].score - none[s].score) for s in seeds)
+        diffs = tuple(100 * (runs[s].score - refs[s].score) for s in seeds)
         out.append(
             VariantStats(
                 variant=v,
                 macs_change=_change(first.macs, ref.macs if ref else None),
                 params_change=_change(first.params, ref.params if ref else None),
                 score=interval([r.score for r in runs.values()]),
-                change=None if v == reference else change,
+                reference=v == reference,
                 gradient=interval(grads) if grads else None,
                 paper=_paper(v) if family == "csp_peleenet" else None,
                 conv_change=_change(first.conv_macs, ref.conv_macs if ref else None),
@@ -120,7 +133,7 @@ def base_table(
             )
         )
     own = next((r.block for r in rows if r.variant == reference), "")
-    return BaseTable(base, family, out, own)
+    return BaseTable(base, family, decide_rows(out, Rule()), own)
 
 
 def pooled(
@@ -133,12 +146,12 @@ def pooled(
     for v in variants:
         a, b, macs, params, grads = [], [], [], [], []
         for by in grouped.values():
-            none, runs = by.get(reference, {}), by.get(v, {})
-            for s in sorted(set(none) & set(runs)):
-                a.append(none[s].score)
+            refs, runs = by.get(reference, {}), by.get(v, {})
+            for s in sorted(set(refs) & set(runs)):
+                a.append(refs[s].score)
                 b.append(runs[s].score)
-            if none and runs:
-                ref, first = next(iter(none.values())), next(iter(runs.values()))
+            if refs and runs:
+                ref, first = next(iter(refs.values())), next(iter(runs.values()))
                 macs.append(_change(first.macs, ref.macs))
                 params.append(_change(first.params, ref.params))
             grads += [r.gradient for r in runs.values() if r.gradient is not None]
@@ -150,13 +163,13 @@ def pooled(
                 macs_change=_mean(macs),
                 params_change=_mean(params),
                 score=interval(b),
-                change=None if v == reference else paired(a, b),
+                reference=v == reference,
                 gradient=interval(grads) if grads else None,
                 paper=None,
                 diffs=() if v == reference else tuple(100 * (y - x) for x, y in zip(a, b)),
             )
         )
-    return out
+    return decide_rows(out, Rule())
 
 
 def front(rows: Sequence[VariantStats]) -> list[str]:
@@ -171,19 +184,19 @@ def front(rows: Sequence[VariantStats]) -> list[str]:
 def decide_rows(
     rows: Sequence[VariantStats], rule: Rule, sequential: bool = False
 ) -> list[VariantStats]:
-    """``rows`` with each non-reference row's verdict, adjusted within the table: Holm at α
+    """``rows`` with each non-reference row's Decision, the table one family: a fixed table
     (``decide_table``), or the sequential looks when ``sequential`` (a per-base table of a
     ``--seeds auto`` study: the verdicts its seeds stopped on). The reference keeps none."""
-    judged = [i for i, v in enumerate(rows) if v.change is not None]
+    judged = [i for i, v in enumerate(rows) if not v.reference]
     diffs = [list(rows[i].diffs) for i in judged]
     if sequential and rule.min_seeds is not None and rule.max_seeds is not None:
         found = sequential_table(
             diffs, min_seeds=rule.min_seeds, max_seeds=rule.max_seeds, margin=rule.margin,
-            alpha=rule.alpha,
+            alpha=rule.alpha, resolution=rule.resolution,
         )  # fmt: skip
         decisions = [f.decision for f in found]
     else:
-        decisions = decide_table(diffs, rule.margin, rule.alpha)
+        decisions = decide_table(diffs, rule.margin, rule.alpha, rule.resolution)
     out = list(rows)
     for i, d in zip(judged, decisions):
         out[i] = out[i]._replace(decision=d)

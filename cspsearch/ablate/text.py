@@ -1,5 +1,6 @@
 """An ablation study's Table 1 as plain text (``cspsearch ablate`` prints it at the end), and
-the cell formats the HTML page shares: scores in percent, changes in points, 95% intervals."""
+the cell formats the HTML page shares: scores in percent with their 95% interval over seeds,
+changes in points with the interval of the row's verdict (its level in its own column)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,13 @@ def score_text(i: Interval) -> str:
 
 
 def change_text(v: VariantStats) -> str:
-    """The paired change in points with its interval: ``+0.8 [-1.2, +2.8]``."""
+    """The paired change in points with its verdict's interval: ``+0.8 [-1.2, +2.8]``."""
     if v.change is None:
         return "–"
     d = v.change.diff
     if d.low is None or d.high is None:
-        return f"{100 * d.mean:+.1f}"
-    return f"{100 * d.mean:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}]"
+        return f"{d.mean:+.1f}"
+    return f"{d.mean:+.1f} [{d.low:+.1f}, {d.high:+.1f}]"
 
 
 def gradient_text(i: Interval | None) -> str:
@@ -50,7 +51,7 @@ def head(data: AblationData, paper: bool) -> list[str]:
     ref = data.reference
     cols = ["variant", "MACs", "params", f"{m} % (95% CI)", f"Δ {m} pp vs {ref}, by seed"]
     margin = f"±{data.rule.margin:g} pp" if data.rule.margin else "no margin"
-    cols += [f"verdict ({margin}, Holm)", "pairs"]
+    cols += ["CI level", f"verdict ({margin}, Bonferroni)", "pairs"]
     if data.has_gradient:
         cols.append("gradient dup.")
     if paper:
@@ -62,12 +63,27 @@ def cells(data: AblationData, v: VariantStats, paper: bool) -> list[str]:
     """One row's cells as text."""
     pairs = str(v.change.diff.n) if v.change is not None else "–"
     out = [v.variant, pct(v.macs_change), pct(v.params_change), score_text(v.score)]
-    out += [change_text(v), v.verdict, pairs]
+    out += [change_text(v), level_text(v), v.verdict, pairs]
     if data.has_gradient:
         out.append(gradient_text(v.gradient))
     if paper:
         out += [pct(v.conv_change), *paper_text(v)]
     return out
+
+
+def level_text(v: VariantStats) -> str:
+    """The confidence level of the row's interval, e.g. ``99.4%`` (– without an interval)."""
+    d = v.change
+    if d is None or d.diff.low is None:
+        return "–"
+    return f"{100 * d.level:.3g}%"
+
+
+def family_text(rows: list[VariantStats]) -> str:
+    """What one table's verdicts were adjusted over: ``9 rows tested, Bonferroni over 9 rows``."""
+    tested = [v.change for v in rows if v.change is not None and v.change.df is not None]
+    how = tested[0].adjustment if tested else "none"
+    return f"{len(tested)} of {sum(v.change is not None for v in rows)} rows tested; {how}"
 
 
 def base_title(t: BaseTable) -> str:
@@ -80,22 +96,35 @@ def format_study(data: AblationData) -> str:
     """Every base's table, then the pooled one, as aligned plain text."""
     lines = [
         f"ablation study {data.study_name} (bases from {data.source}): {data.metric} over "
-        f"{data.seeds} seed(s); change against {data.reference} paired by seed; 95% Student-t "
-        f"intervals; MACs and params change against {data.reference}",
+        f"{data.seeds} seed(s); change against {data.reference} paired by seed; scores with "
+        f"95% Student-t intervals, changes with their verdict's interval; MACs and params "
+        f"change against {data.reference}",
         f"verdicts: {data.rule.describe()} (docs/verdicts.md)",
     ]
     for t in data.tables:
         paper = any(v.paper is not None for v in t.rows)
-        lines += ["", f"base {base_title(t)}"]
+        lines += ["", f"base {base_title(t)}: {family_text(t.rows)}"]
         lines += _aligned([head(data, paper)] + [cells(data, v, paper) for v in t.rows])
-        if data.reference == "base" and t.rows:
+        if data.kind == "block" and t.rows:
             lines.append(f"on the {data.metric}–MACs front: {', '.join(front(t.rows))}")
     if len(data.tables) > 1 and data.pooled:
-        lines += ["", "pooled over the bases (pairs: base × seed; MACs change: mean of bases)"]
+        lines += ["", f"{pooled_title(data)}: {family_text(data.pooled)}"]
         lines += _aligned([head(data, False)] + [cells(data, v, False) for v in data.pooled])
     if not any(t.rows for t in data.tables):
         lines.append("no trained trial yet")
     return "\n".join(lines)
+
+
+def pooled_title(data: AblationData) -> str:
+    """The pooled table's title, and for a ``--seeds auto`` study what its error rate covers."""
+    title = "pooled over the bases (pairs: base × seed; MACs change: mean of bases)"
+    if data.rule.min_seeds is None:
+        return title
+    return (
+        f"{title}. NOTE: decided as a fixed table on the pairs the per-base rounds produced; "
+        "its seeds were chosen by stopping on the per-base tables, so its ≤ α familywise error "
+        "is not guaranteed (it covers a fixed table only): read it as descriptive"
+    )
 
 
 def _aligned(rows: list[list[str]]) -> list[str]:

@@ -1,16 +1,18 @@
 """Per-factor effect tables and paired one-factor comparisons of a search, as plain numbers.
 
 Only trials in statistics count (``TrialRow.in_statistics``: each architecture once, trained
-to the end). Intervals and paired tests come from cspsearch/stats.py (95% Student-t; none for
-n < 2). Raw changes are written the paper's way: MACs in percent of the reference, accuracy in
+to the end). Intervals and paired tests come from cspsearch/stats.py (a level's raw score:
+95% Student-t; none for n < 2; a verdict: the interval its test corresponds to). Raw changes
+are written the paper's way: MACs in percent of the reference, accuracy in
 percentage points; they compare averages over trials that also differ in the other factors, so
 each level also carries its *adjusted* change (effects.py) and a verdict. The reference of
 ``fusion`` and ``split_ratio`` is the plain network (fusion=none), as in the paper's tables;
 the reference of any other factor is its lowest level.
 
 Verdicts are cspsearch.stats' decided answers against ±``margin`` points (equivalent /
-better / worse / non-inferior / undecided; docs/verdicts.md), Holm-adjusted within each
-factor's table and within each factor's paired comparisons.
+better / worse / non-inferior / undecided; docs/verdicts.md), one ``Decision`` per row: each
+factor's table is one family (its k estimable levels tested at α/k each, Bonferroni), and so
+are each factor's paired comparisons.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from cspsearch.report.effects import effect_verdict
 from cspsearch.stats import DEFAULT_MARGIN
 from cspsearch.stats import Decision
 from cspsearch.stats import Interval
-from cspsearch.stats import adjust
-from cspsearch.stats import decision
+from cspsearch.stats import decide_table
+from cspsearch.stats import estimate_decision
 from cspsearch.stats import interval
 
 __all__ = ["PLAIN", "Comparison", "FactorLevel", "factor_tables", "interval", "paired_comparisons"]
@@ -46,7 +48,8 @@ class FactorLevel(NamedTuple):
     delta_macs_pct: float | None  # mean MACs vs the reference, percent
     delta_metric_pp: float | None  # mean score vs the reference, percentage points
     adjusted: Interval | None = None  # change in points, other factors held fixed (effects.py)
-    verdict: str = ""  # of the adjusted change: equivalent / better / worse / … (Holm)
+    verdict: str = ""  # of the adjusted change: equivalent / better / worse / … (its family)
+    decision: Decision | None = None  # the verdict with its interval's level, tests, family
 
     def paper_change(self) -> str:
         """'−13% MACs, +0.2 acc', raw averages (empty for the reference level itself)."""
@@ -60,8 +63,8 @@ def factor_tables(
 ) -> dict[str, list[FactorLevel]]:
     """One table per searched factor over the trials in statistics: each level's count of
     architectures, score interval, mean MACs and parameters, raw change against the factor's
-    reference, and the adjusted change with its verdict (± ``margin`` points, Holm over the
-    factor's levels)."""
+    reference, and the adjusted change with its verdict (± ``margin`` points, the factor's
+    estimable levels one family)."""
     evaluated = [r for r in rows if r.in_statistics]
     plain = [r for r in evaluated if r.baseline]
     tables, refs = {}, {}
@@ -82,15 +85,25 @@ def factor_tables(
         ]
     effects = adjusted_effects(evaluated, lambda r: _score(r, metric), refs, margin)
     for factor, levels in tables.items():
-        tables[factor] = _adjust(levels, _holm(effects.get(factor, {})))
+        tables[factor] = _adjust(levels, _family(effects.get(factor, {}), margin))
     return tables
 
 
-def _holm(effects: dict[Any, Decision | None]) -> dict[Any, Decision | None]:
-    """The decidable effects of one factor Holm-adjusted together (the others as they are)."""
-    tested = [k for k, d in effects.items() if d is not None and d.p_difference is not None]
-    found = adjust([effects[k] for k in tested], 0.05) if tested else []
-    return {**effects, **dict(zip(tested, found))}
+def _family(
+    effects: dict[Any, Decision | None], margin: float | None
+) -> dict[Any, Decision | None]:
+    """One factor's decidable effects re-decided as one family (k of them, α/k each)."""
+    tested = [k for k, d in effects.items() if d is not None and d.df is not None]
+    return {
+        **effects,
+        **{
+            k: estimate_decision(
+                effects[k].diff.mean, effects[k].se, effects[k].df, effects[k].diff.n, margin,
+                family=len(tested),
+            )  # fmt: skip
+            for k in tested
+        },
+    }
 
 
 def _adjust(levels: list[FactorLevel], effects: dict[Any, Decision | None]) -> list[FactorLevel]:
@@ -100,6 +113,7 @@ def _adjust(levels: list[FactorLevel], effects: dict[Any, Decision | None]) -> l
         else lv._replace(
             adjusted=None if effects.get(lv.level) is None else effects[lv.level].diff,
             verdict=effect_verdict(effects.get(lv.level)),
+            decision=effects.get(lv.level),
         )
         for lv in levels
     ]
@@ -128,10 +142,10 @@ class Comparison(NamedTuple):
     factor: str
     a: Any
     b: Any
-    diff_pp: Interval  # score(b) − score(a) over pairs, percentage points
-    macs_pct: Interval  # MACs(b) / MACs(a) − 1 over pairs, percent
-    p_value: float | None = None  # two-sided paired test of the scores, before Holm
-    verdict: str = ""  # equivalent / better / worse / non-inferior / undecided (Holm)
+    diff_pp: Interval  # score(b) − score(a) over pairs, points, with the verdict's interval
+    macs_pct: Interval  # MACs(b) / MACs(a) − 1 over pairs, percent (95%)
+    verdict: str = ""  # equivalent / better / worse / non-inferior / undecided (its family)
+    decision: Decision | None = None  # the verdict's test, interval level, p-values, family
 
 
 def paired_comparisons(
@@ -143,20 +157,20 @@ def paired_comparisons(
     (duplicates and early-stopped trials are not in statistics). Against ``fusion=none`` the
     split ratio is ignored (the plain network has none), so each CSP trial meets the plain
     network of the same depth and widths; several CSP trials meeting one plain network are
-    averaged first. The verdict is ``stats.decision`` on the paired differences (± ``margin``
-    points), Holm-adjusted over the factor's comparisons; fewer than two pairs: "too few pairs".
-    """
+    averaged first. The verdict is ``stats.decide_table`` on the paired differences (±
+    ``margin`` points), the factor's comparisons one family; fewer than two pairs: "too few
+    pairs" (and no interval)."""
     evaluated = [r for r in rows if r.in_statistics]
     out = []
     for factor in sorted({k for r in evaluated for k in r.params}):
-        out += _holm_comparisons(_factor_comparisons(evaluated, factor, metric, margin))
+        out += _factor_comparisons(evaluated, factor, metric, margin)
     return out
 
 
 def _factor_comparisons(
     evaluated: list[TrialRow], factor: str, metric: str, margin: float | None
-) -> list[tuple[Comparison, Decision]]:
-    out = []
+) -> list[Comparison]:
+    found, diffs = [], []
     levels = sorted({r.params[factor] for r in evaluated if factor in r.params}, key=_order)
     for i, a in enumerate(levels):
         for b in levels[i + 1 :]:
@@ -164,27 +178,17 @@ def _factor_comparisons(
             ignore = {factor, "split_ratio"} if plain else {factor}
             pairs = _pairs(evaluated, factor, a, b, lambda r, ig=ignore: _key(r, ig), metric)
             if pairs:
-                diffs = [100 * (pb - pa) for pa, pb, _, _ in pairs]
-                test = decision(diffs, margin)
-                found = Comparison(
-                    factor=factor,
-                    a=a,
-                    b=b,
-                    diff_pp=test.diff,  # the 95% interval (α = 0.05)
-                    macs_pct=interval([100 * (mb / ma - 1) for _, _, ma, mb in pairs if ma]),
-                    p_value=test.p_difference,
-                )
-                out.append((found, test))
-    return out
-
-
-def _holm_comparisons(found: list[tuple[Comparison, Decision]]) -> list[Comparison]:
-    tested = [d for _, d in found if d.diff.n >= 2]
-    judged = iter(adjust(tested, 0.05) if tested else [])
+                diffs.append([100 * (pb - pa) for pa, pb, _, _ in pairs])
+                macs = interval([100 * (mb / ma - 1) for _, _, ma, mb in pairs if ma])
+                found.append(Comparison(factor, a, b, Interval(0.0, None, None, 0), macs))
+    decided = decide_table(diffs, margin)
     return [
-        c._replace(verdict=next(judged).verdict if d.diff.n >= 2 else "too few pairs")
-        for c, d in found
-    ]
+        c._replace(
+            diff_pp=d.diff, decision=d,
+            verdict=d.verdict if d.diff.n >= 2 else "too few pairs",
+        )
+        for c, d in zip(found, decided)
+    ]  # fmt: skip
 
 
 def _pairs(

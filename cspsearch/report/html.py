@@ -27,6 +27,7 @@ from cspsearch.report.figures import importance_figure
 from cspsearch.report.figures import parallel_figure
 from cspsearch.report.figures import pareto_figure
 from cspsearch.report.tables import safe_name
+from cspsearch.stats import ALPHA
 from cspsearch.stats import DEFAULT_MARGIN
 
 ABLATE_HINT = (
@@ -94,8 +95,9 @@ def render(datasets: Sequence[ReportData], margin: float = DEFAULT_MARGIN) -> st
         _factor_section(datasets, margin),
         "<h2>Paired comparisons (architectures that differ in one factor only)</h2>",
         "<p class='meta'>Each pair holds every other searched factor equal; Δ is the mean of "
-        "the pairs' differences with its 95% interval and the two-sided paired test's p-value "
-        f"(before adjustment). {escape(rule_words(margin))}, over each factor's comparisons.</p>",
+        "the pairs' differences with the interval its verdict was read from (level beside it) "
+        f"and the adjusted p of Δ = 0. {escape(rule_words(margin))}, each factor's "
+        "comparisons one family.</p>",
         _side(
             datasets,
             [tables.comparison_table(paired_comparisons(d.rows, margin=margin)) for d in datasets],
@@ -154,11 +156,12 @@ def _side(datasets: Sequence[ReportData], parts: list[str]) -> str:
 
 def rule_words(margin: float) -> str:
     """How the page's verdicts are decided, in one sentence (docs/verdicts.md)."""
+    how = f"a paired t-test (sd floored at the step/√6), α = {ALPHA:g} over each family of k (α/k)"
     if not margin:
-        return "Verdicts: better / worse / undecided at α = 0.05, Holm-adjusted"
+        return f"Verdicts: better / worse / undecided by {how}"
     return (
         f"Verdicts: equivalent within ±{margin:g} points (TOST) / better / worse / "
-        "non-inferior / undecided at α = 0.05, Holm-adjusted"
+        f"non-inferior / undecided by {how}"
     )
 
 
@@ -171,8 +174,8 @@ def _factor_section(datasets: Sequence[ReportData], margin: float) -> str:
         "trials that have the level (95% Student-t interval of the mean, clipped to 0–100%); "
         "those trials also differ in every other factor, so a raw change (MACs in percent, "
         "accuracy in points) is not an effect. <b>Adjusted</b> Δ: "
-        f"{escape(HOW)}; 95% Student-t interval. {escape(rule_words(margin))}, over each "
-        "factor's levels.</p>",
+        f"{escape(HOW)}; the interval its verdict was read from (level beside it). "
+        f"{escape(rule_words(margin))}, each factor's levels one family.</p>",
         f"<p class='meta'>{escape(ABLATE_HINT)}</p>",
     ]
     for factor in sorted({f for t in per_study for f in t}):

@@ -15,6 +15,7 @@ from cspsearch.report.collect import TrialRow
 from cspsearch.report.factors import Comparison
 from cspsearch.report.factors import FactorLevel
 from cspsearch.report.factors import Interval
+from cspsearch.stats import Decision
 
 
 def table(head: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> str:
@@ -50,6 +51,13 @@ def ci(
     return f"<td data-v='{low}'>[{format(low, spec)}, {format(high, spec)}]</td>"
 
 
+def level(d: Decision | None) -> str:
+    """The confidence level of a verdict's interval, e.g. ``98.9%`` (– without one)."""
+    if d is None or d.diff.low is None:
+        return "<td>–</td>"
+    return f"<td data-v='{d.level}'>{100 * d.level:.3g}%</td>"
+
+
 def factor_table(levels: list[FactorLevel], metric: str = "accuracy") -> str:
     """One factor: per level, architectures, raw accuracy (%) with its interval, MACs, params,
     the raw change (averages, confounded) and the adjusted change with its verdict."""
@@ -62,7 +70,8 @@ def factor_table(levels: list[FactorLevel], metric: str = "accuracy") -> str:
         "mean params",
         "raw change vs reference (averages, not an effect)",
         "adjusted Δ (points)",
-        "95% CI ",
+        "CI (the verdict's)",
+        "CI level",
         "verdict",
     )
     rows = [
@@ -76,6 +85,7 @@ def factor_table(levels: list[FactorLevel], metric: str = "accuracy") -> str:
             text(f"raw: {lv.paper_change()}" if lv.paper_change() else ""),
             num(lv.adjusted.mean if lv.adjusted else None, "+.2f"),
             ci(lv.adjusted) if lv.adjusted else "<td>–</td>",
+            level(lv.decision),
             text(lv.verdict),
         ]
         for lv in levels
@@ -90,8 +100,9 @@ def comparison_table(comparisons: list[Comparison]) -> str:
         "to",
         "pairs",
         "Δ val acc (points)",
-        "95% CI",
-        "paired t-test p",
+        "CI (the verdict's)",
+        "CI level",
+        "p (H0: Δ = 0, adjusted)",
         "verdict",
         "Δ MACs %",
         "95% CI ",
@@ -104,7 +115,8 @@ def comparison_table(comparisons: list[Comparison]) -> str:
             num(c.diff_pp.n, "d"),
             num(c.diff_pp.mean, "+.2f"),
             ci(c.diff_pp),
-            num(c.p_value, ".3g"),
+            level(c.decision),
+            num(c.decision.p_difference if c.decision else None, ".3g"),
             text(c.verdict),
             num(c.macs_pct.mean, "+.1f"),
             ci(c.macs_pct, spec=".1f"),

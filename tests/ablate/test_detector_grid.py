@@ -146,7 +146,7 @@ def test_the_report_pairs_against_fpn_in_ap50(
     assert data.metric == "AP50" and data.reference == "fpn"
     fpn, gfm = data.tables[0].rows
     assert fpn.variant == "fpn" and fpn.change is None
-    assert gfm.change.diff.mean == pytest.approx(0.055) and gfm.macs_change == pytest.approx(10)
+    assert gfm.change.diff.mean == pytest.approx(5.5) and gfm.macs_change == pytest.approx(10)
     text = format_study(data)
     assert "Δ AP50 pp vs fpn" in text and "accuracy" not in text and "vs none" not in text
 

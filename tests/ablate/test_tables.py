@@ -1,5 +1,6 @@
-"""The ablation report (Table 1 per base, pooled effects) on fixed per-seed numbers, against
-cspsearch.stats; the page and its gradient-duplication column; the ``report`` command's switch."""
+"""The ablation report (Table 1 per base, pooled effects) on fixed per-seed numbers, the
+expected figures computed here with scipy.stats (not with cspsearch.stats); the page and its
+gradient-duplication column; the ``report`` command's switch."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from scipy import stats as sp
 from typer.testing import CliRunner
 
 from cspsearch.ablate.page import render
@@ -15,7 +17,6 @@ from cspsearch.ablate.text import format_study
 from cspsearch.cli import app
 from cspsearch.errors import StudyError
 from cspsearch.stats import interval
-from cspsearch.stats import paired
 
 # base → variant → (MACs, conv MACs, params, per-seed accuracies)
 NUMBERS = {
@@ -63,8 +64,12 @@ def test_table_one_numbers_come_from_the_paired_statistics(storage_url: str) -> 
     rows = {v.variant: v for v in data.tables[0].rows}
     none, full = NUMBERS["trial 1"]["none"][3], NUMBERS["trial 1"]["full/0.5"][3]
     assert rows["full/0.5"].score == interval(full)
-    assert rows["full/0.5"].change == paired(none, full)
-    assert rows["full/0.5"].change.verdict == "better"
+    change = rows["full/0.5"].change  # diffs 3, 3, 2 points; two rows tested: α/2 each
+    diffs = [100 * (y - x) for x, y in zip(none, full)]
+    low, high = sp.t.interval(1 - 0.05 / 2, 2, loc=sum(diffs) / 3, scale=sp.sem(diffs))
+    assert (change.diff.low, change.diff.high) == (pytest.approx(low), pytest.approx(high))
+    assert change.p_difference == pytest.approx(2 * sp.ttest_1samp(diffs, 0).pvalue)
+    assert change.verdict == "better" and change.kind == "difference" and change.family == 2
     assert rows["last/0.5"].change.verdict == "worse"
     assert rows["none"].change is None and rows["none"].macs_change == 0
     assert rows["full/0.5"].macs_change == pytest.approx(-10.0)
@@ -74,12 +79,17 @@ def test_table_one_numbers_come_from_the_paired_statistics(storage_url: str) -> 
     pooled = {v.variant: v for v in data.pooled}
     a = none + NUMBERS["trial 4"]["none"][3]
     b = full + NUMBERS["trial 4"]["full/0.5"][3]
-    assert pooled["full/0.5"].change == paired(a, b) and pooled["full/0.5"].change.diff.n == 6
+    pooled_diffs = [100 * (y - x) for x, y in zip(a, b)]
+    assert pooled["full/0.5"].diffs == pytest.approx(pooled_diffs)
+    assert pooled["full/0.5"].change.diff.n == 6
+    assert pooled["full/0.5"].change.statistic == pytest.approx(
+        sp.ttest_1samp(pooled_diffs, 0).statistic
+    )
     assert pooled["full/0.5"].macs_change == pytest.approx((-10.0 - 15.0) / 2)
     text = format_study(data)
     assert "base trial 4" in text and "pooled over the bases" in text
-    d = paired(none, full).diff
-    assert f"{100 * d.mean:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}]" in text
+    assert f"{sum(diffs) / 3:+.1f} [{low:+.1f}, {high:+.1f}]" in text  # +2.7 [+0.6, +4.7]
+    assert "97.5%" in text and "2 of 2 rows tested; Bonferroni over 2 rows" in text
 
 
 def test_a_peleenet_base_shows_the_papers_numbers(storage_url: str) -> None:
@@ -117,16 +127,18 @@ def test_report_writes_the_ablation_page(storage_url: str, tmp_path: Path) -> No
 
 
 def test_verdicts_are_decided_per_table_with_the_margin(storage_url: str) -> None:
-    from cspsearch.stats import decide_table
-
     name = _study(storage_url)
     data = read_ablation(storage_url, name)
     rows = {v.variant: v for v in data.tables[0].rows}
-    expected = decide_table([rows["full/0.5"].diffs, rows["last/0.5"].diffs], 1.0)
-    assert [rows["full/0.5"].decision, rows["last/0.5"].decision] == expected
     assert rows["full/0.5"].diffs == pytest.approx((3.0, 3.0, 2.0))
     assert rows["full/0.5"].verdict == "better" and rows["last/0.5"].verdict == "worse"
-    assert "margin ±1 pp" in format_study(data) and "Holm" in format_study(data)
+    assert data.rule.resolution == pytest.approx(1.0)  # the scores are whole hundredths
+    assert "margin ±1 pp" in format_study(data) and "Bonferroni" in format_study(data)
     wide = read_ablation(storage_url, name, margin=5.0)  # re-analysed, nothing retrained
-    assert {v.variant: v.verdict for v in wide.tables[0].rows}["full/0.5"] == "equivalent"
-    assert "verdict (±5 pp, Holm)" in format_study(wide)
+    full = {v.variant: v for v in wide.tables[0].rows}["full/0.5"]
+    # The equivalence test's interval: 1 − 2α/2 (each bound one-sided at α/2), inside ±5.
+    low, high = sp.t.interval(1 - 0.05, 2, loc=8 / 3, scale=sp.sem([3.0, 3.0, 2.0]))
+    assert full.verdict == "equivalent" and full.change.level == pytest.approx(0.95)
+    assert full.change.diff.low == pytest.approx(low)
+    assert full.change.diff.high == pytest.approx(high)
+    assert "verdict (±5 pp, Bonferroni)" in format_study(wide)

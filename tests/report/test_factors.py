@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from scipy import stats as sp
 
 from cspsearch.report.collect import TrialRow
 from cspsearch.report.factors import PLAIN
@@ -120,9 +121,9 @@ def test_paired_comparisons_are_decided_with_the_margin_and_holm() -> None:
     }
 
 
-def test_paired_comparisons_are_holm_adjusted_within_a_factor() -> None:
+def test_paired_comparisons_are_one_family_within_a_factor() -> None:
     # depth 1 → 2 alone: p ≈ 0.033, better. With a third depth the factor has three
-    # comparisons; Holm multiplies the smallest p by 3 (≈ 0.098): no longer decided.
+    # comparisons, one family: each p times 3 (≈ 0.098), no longer decided.
     gains = [1.0, 0.2, 0.5, -0.1, 0.8, 0.3, 0.9, -0.2]
     two = []
     for i, gain in enumerate(gains):
@@ -132,14 +133,17 @@ def test_paired_comparisons_are_holm_adjusted_within_a_factor() -> None:
         row(3 * i + 2, 0.90 + (-1) ** i / 100, 300, fusion="none", depth=3, width=i)
         for i in range(len(gains))
     ]
+    alone = sp.ttest_1samp(gains, 0.0).pvalue  # the plain paired t-test, computed here
 
-    def one_two(rows: list[TrialRow]) -> str:
+    def one_two(rows: list[TrialRow], family: int) -> str:
         (c,) = [
             c
             for c in paired_comparisons(rows, margin=0)
             if (c.factor, c.a, c.b) == ("depth", 1, 2)
         ]
-        assert c.p_value == pytest.approx(0.0327, abs=1e-3)  # shown before adjustment
+        assert c.decision.family == family
+        assert c.decision.p_difference == pytest.approx(min(1.0, family * alone), rel=1e-6)
         return c.verdict
 
-    assert one_two(two) == "better" and one_two(three) == "undecided"
+    assert alone < 0.05 < 3 * alone
+    assert one_two(two, 1) == "better" and one_two(three, 3) == "undecided"

@@ -226,12 +226,12 @@ def test_the_factor_section_labels_raw_changes_and_points_to_ablate(tmp_path: Pa
     assert "raw change vs reference (averages, not an effect)" in page and "raw: " in page
     assert "adjusted Δ (points)" in page and "least squares over all searched factors" in page
     assert "For a controlled answer run `cspsearch ablate STUDY`" in page
-    assert "paired t-test p" in page
-    assert "equivalent within ±1 points (TOST)" in page and "Holm-adjusted" in page
+    assert "p (H0: Δ = 0, adjusted)" in page
+    assert "equivalent within ±1 points (TOST)" in page and "each family of k (α/k)" in page
     wide = write_report(collect(storage, "s"), tmp_path / "w.html", margin=2.5)
     assert "equivalent within ±2.5 points" in wide.read_text(encoding="utf-8")
     none = write_report(collect(storage, "s"), tmp_path / "n.html", margin=0)
-    assert "better / worse / undecided at α = 0.05" in none.read_text(encoding="utf-8")
+    assert "better / worse / undecided by a paired t-test" in none.read_text(encoding="utf-8")
 
 
 def test_a_study_that_searches_the_block_is_coloured_by_block() -> None:
