@@ -40,11 +40,17 @@ class TaskHooks:
     loss: Callable[[Any, Any], torch.Tensor]  # (outputs, targets) → mean loss per image, fp32
     evaluate: Callable[[nn.Module, str, str], dict[str, float]]  # (model, val|test, precision)
     score: str  # the evaluation figure that is the trial's score: accuracy, ap50, …
+    # (model, precision) → the per-epoch validation figures, when a cheaper figure than
+    # ``evaluate`` serves there (detection: AP on the device); ``evaluate`` then scores the
+    # final model on "val" once more, and that replaces the last epoch's figures.
+    epoch_evaluate: Callable[[nn.Module, str], dict[str, float]] | None = None
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    val: list[dict[str, float]]  # evaluation figures per epoch; the last one's score counts
+    # Validation figures per epoch; the last one's score counts. With an epoch_evaluate hook,
+    # every epoch's but the last are that hook's, the last is ``evaluate``'s.
+    val: list[dict[str, float]]
     train_loss: list[float]  # mean training loss per image, per epoch
     test: dict[str, float]  # the final model's figures on the held-out test split
     train_time_s: float  # wall time of the whole function
@@ -131,9 +137,14 @@ def fit(
                 raise TrainDiverged(f"training loss became {train_loss[-1]} in epoch {epoch + 1}")
             if cfg.precise_bn:
                 precise_bn(model, task.train_x[: cfg.precise_bn], precision)
-            val.append(task.evaluate(model, "val", precision))
+            if task.epoch_evaluate is not None:
+                val.append(task.epoch_evaluate(model, precision))
+            else:
+                val.append(task.evaluate(model, "val", precision))
             if on_epoch is not None and on_epoch(epoch, val[-1][task.score]):
                 break  # stopped early: the result holds the epochs trained so far
+        if task.epoch_evaluate is not None and val:  # the figures that count: the task's own
+            val[-1] = task.evaluate(model, "val", precision)
         test = task.evaluate(model, "test", precision)
     elapsed = time.perf_counter() - start
     return TrainResult(val, train_loss, test, elapsed, step_time, precision)
