@@ -14,6 +14,8 @@ of the fixed table's (each row's seeds, plus the reference's: its base's most-se
     python benchmarks/seeds_auto.py --storage sqlite:///reports/cspsearch.db \\
         --study csp_densenet-ablation                        # noise from a recorded study
     python benchmarks/seeds_auto.py --noise-sd 2.0            # or a given noise
+    python benchmarks/seeds_auto.py --recorded benchmarks/results/seeds_auto.json \\
+        --out benchmarks/results/seeds_auto_rule2.json        # or an earlier run's noise
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--storage")
     parser.add_argument("--study")
+    parser.add_argument("--recorded", type=Path, help="an earlier result: its noise and effects")
     parser.add_argument("--noise-sd", type=float, default=2.0, help="points (without a study)")
     parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN)
     parser.add_argument("--min-seeds", type=int, default=3)
@@ -93,6 +96,10 @@ def main() -> None:
     if args.study:
         sd, effects, n = recorded(args.storage, args.study)
         source = f"{args.study}: {n} rows, pooled within-row sd of per-seed differences"
+    elif args.recorded:
+        earlier = json.loads(args.recorded.read_text(encoding="utf-8"))
+        sd, effects = earlier["noise_sd_pp"], earlier["effects_pp"]
+        source = f"{args.recorded}: {earlier['noise_source']}"
     else:
         sd, effects, source = args.noise_sd, [MIX], "given --noise-sd, built-in mix of effects"
     result = simulate(
