@@ -59,22 +59,24 @@ def assign(
 
 
 def neighbour_cells(
-    boxes: torch.Tensor, stride: int, size: int
+    boxes: torch.Tensor, stride: torch.Tensor, size: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(cells, inside) of each box's centre cell plus the horizontal and vertical neighbours
     nearer its centre (YOLOv5): three positives per box instead of one, all on the box's level
-    and anchor; cells (3 · n, 2) as centre cells, then x sides, then y sides; ``inside`` False
-    where a neighbour falls off the map (its cell is clamped, its weight must be 0).
+    and anchor. ``stride`` and ``size`` (n, 1): each box's level's stride and map size. Cells
+    (3 · n, 2): centre cells, then x sides, then y sides; ``inside`` False where a neighbour
+    falls off the map (its cell is clamped onto it; its weight must be 0).
     NOTE: YOLOv3 uses the centre cell only; with ~3 positives among ~1,000 cells per image,
     training was too slow for a brief run (train-split AP50 0.18 after 12 epochs)."""
     centre = (boxes[:, 1:3] + boxes[:, 3:5]) / 2 / stride
-    cell = centre.long().clamp(0, size - 1)
+    cell = torch.minimum(centre.long().clamp(min=0), size - 1)
     step = torch.where(centre - cell < 0.5, -1, 1)
     x_side = cell + torch.stack((step[:, 0], torch.zeros_like(step[:, 0])), 1)
     y_side = cell + torch.stack((torch.zeros_like(step[:, 1]), step[:, 1]), 1)
     cells = torch.cat((cell, x_side, y_side))
-    inside = ((cells >= 0) & (cells < size)).all(1)
-    return cells.clamp(0, size - 1), inside
+    size3 = size.repeat(3, 1)
+    inside = ((cells >= 0) & (cells < size3)).all(1)
+    return torch.minimum(cells.clamp(min=0), size3 - 1), inside
 
 
 def detection_loss(
@@ -84,30 +86,35 @@ def detection_loss(
     strides: tuple[int, ...],
     box_loss: str = "giou",
 ) -> torch.Tensor:
-    """The weighted training loss of one batch (a scalar tensor; no host sync, static shapes)."""
+    """The weighted training loss of one batch (a scalar tensor; no host sync, static shapes).
+
+    Every level's map is flattened into one (batch, Σ anchors · cells, 5 + classes) tensor and
+    each slot indexes its own level's part: one gather, one decode, one IoU and one
+    objectness BCE for all levels (fewer, larger operations than a loop over levels)."""
     boxes, real, level, anchor = assign_slots(targets, anchors)
-    image = torch.arange(targets.shape[0], device=targets.device).repeat_interleave(
-        targets.shape[1]
-    )
-    image, anchor, boxes3 = image.repeat(3), anchor.repeat(3), boxes.repeat(3, 1)
-    box_terms = obj_terms = cls_terms = torch.zeros((), device=outputs[0].device)
-    for s, (raw, stride) in enumerate(zip(outputs, strides)):
-        raw = raw.float()
-        cells, inside = neighbour_cells(boxes, stride, raw.shape[2])
-        weight = ((real & (level == s)).repeat(3) & inside).to(raw.dtype)  # (3 · slots,)
-        picked = raw[image, anchor, cells[:, 1], cells[:, 0]]  # (3 · slots, 5 + classes)
-        predicted = decode(picked, anchors[s][anchor], stride, cells)
-        iou = aligned_iou(predicted, boxes3[:, 1:5], box_loss)
-        box_terms = box_terms + ((1 - iou) * weight).sum()
-        # A cell named twice is one positive (as assignment by indexing was): count, then cap.
-        hits = torch.zeros(raw.shape[:4], device=raw.device, dtype=raw.dtype)
-        hits = hits.index_put((image, anchor, cells[:, 1], cells[:, 0]), weight, accumulate=True)
-        target_obj = hits.clamp(max=1.0)
-        classes = F.one_hot(boxes3[:, 0].long(), raw.shape[-1] - 5).to(raw.dtype)
-        cls = F.binary_cross_entropy_with_logits(picked[:, 5:], classes, reduction="none")
-        cls_terms = cls_terms + (cls.sum(1) * weight).sum()
-        obj_terms = obj_terms + F.binary_cross_entropy_with_logits(
-            raw[..., 4], target_obj, reduction="sum"
-        )
+    device = targets.device
+    flat = torch.cat([raw.float().flatten(1, 3) for raw in outputs], 1)
+    sizes = torch.tensor([raw.shape[2] for raw in outputs], device=device)
+    counts = torch.tensor([raw.shape[1:4].numel() for raw in outputs], device=device)
+    start = counts.cumsum(0) - counts  # where each level's part begins
+    size = sizes[level][:, None]
+    stride = torch.tensor(strides, device=device, dtype=flat.dtype)[level][:, None]
+    cells, inside = neighbour_cells(boxes, stride, size)
+    image = torch.arange(targets.shape[0], device=device).repeat_interleave(targets.shape[1])
+    image, anchor, level3 = image.repeat(3), anchor.repeat(3), level.repeat(3)
+    size3, boxes3 = size.repeat(3, 1)[:, 0], boxes.repeat(3, 1)
+    index = start[level3] + (anchor * size3 + cells[:, 1]) * size3 + cells[:, 0]
+    weight = (real.repeat(3) & inside).to(flat.dtype)  # (3 · slots,)
+    picked = flat[image, index]  # (3 · slots, 5 + classes)
+    predicted = decode(picked, anchors[level3, anchor], stride.repeat(3, 1), cells)
+    iou = aligned_iou(predicted, boxes3[:, 1:5], box_loss)
+    box_terms = ((1 - iou) * weight).sum()
+    # A cell named twice is one positive (as assignment by indexing was): count, then cap.
+    hits = torch.zeros(flat.shape[:2], device=device, dtype=flat.dtype)
+    target_obj = hits.index_put((image, index), weight, accumulate=True).clamp(max=1.0)
+    obj_terms = F.binary_cross_entropy_with_logits(flat[..., 4], target_obj, reduction="sum")
+    classes = F.one_hot(boxes3[:, 0].long(), flat.shape[-1] - 5).to(flat.dtype)
+    cls = F.binary_cross_entropy_with_logits(picked[:, 5:], classes, reduction="none")
+    cls_terms = (cls.sum(1) * weight).sum()
     total = WEIGHTS["box"] * box_terms + WEIGHTS["obj"] * obj_terms + WEIGHTS["cls"] * cls_terms
     return total / real.sum().clamp(min=1)  # per box: the step size does not depend on the batch
