@@ -38,7 +38,21 @@ def test_quick_run_and_report_of_the_bundled_space(tmp_path: Path) -> None:
     assert again.returncode == 0 and "1 trial(s) to run (4 wanted, 3 done)" in again.stderr
     report = cspsearch(tmp_path, "report", "csp_densenet-epochs1")
     assert report.returncode == 0, report.stderr
-    assert (tmp_path / "reports" / "csp_densenet-epochs1.html").stat().st_size > 1_000_000
+    page = (tmp_path / "reports" / "csp_densenet-epochs1.html").read_text(encoding="utf-8")
+    assert_report_content(page, "csp_densenet-epochs1", trials=4)
+
+
+def assert_report_content(page: str, study: str, trials: int) -> None:
+    """The search report says what it is about: its title, the trial count in its header,
+    each section, and one row per trial in the table of all trials (not just a file whose
+    inlined plotly.js alone is megabytes)."""
+    assert f"<title>cspsearch report: {study}</title>" in page
+    assert f"{trials} trials, " in page  # the header's counts
+    for section in ("Per-factor effects", "Paired comparisons", "Pareto-optimal architectures",
+                    "All trials"):  # fmt: skip
+        assert f"<h2>{section}" in page, section
+    table = page.split("<h2>All trials</h2>", 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == trials + 1  # the header row, then one per trial
 
 
 @pytest.mark.slow

@@ -18,7 +18,10 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert block, "the README's Python example is missing"
     monkeypatch.chdir(tmp_path)
     exec(compile(block.group(1), "README.md", "exec"), {})  # noqa: S102 (the README's own code)
-    assert (tmp_path / "demo.html").stat().st_size > 10_000
+    from tests.test_end_to_end import assert_report_content
+
+    page = (tmp_path / "demo.html").read_text(encoding="utf-8")
+    assert_report_content(page, "csp_densenet-epochs1", trials=3)
 
     import optuna
 

@@ -57,7 +57,13 @@ def ablate(
     ),
 ) -> None:
     """Controlled CSP ablation: every fusion × γ (and none) on a few fixed bases, S seeds each;
-    for a detection study, the necks fpn/gfm/efm and EFM's options on the fixed backbone."""
+    for a detection study, the necks fpn/gfm/efm and EFM's options on the fixed backbone.
+
+    Verdicts (docs/verdicts.md): a paired t-test per row, its sd floored at one validation
+    image / √6; each table one family, α 0.05 / k over its k rows. Fewest seeds that can reach
+    a verdict at ±1 pp, for tables of 1 / 9 / 27 rows, with identical differences (then with
+    per-seed sd 1 pp): equivalent (Δ 0) 2/3/4 (5/11/13); non-inferior (Δ +1) 2/3/3 (3/5/7);
+    better or worse (Δ ±1) 3/4/4 (7/12/15)."""
     with user_errors():
         from cspsearch.ablate.page import write_ablation_report
         from cspsearch.ablate.read import read_ablation
