@@ -33,7 +33,14 @@ NUMBERS = {
 }
 
 
-def _study(storage: str, gradients: bool = False, family: str = "csp_densenet") -> str:
+def _study(
+    storage: str,
+    gradients: bool | str = False,
+    family: str = "csp_densenet",
+    rule: dict | None = None,
+) -> str:
+    """The study of NUMBERS; ``gradients``: every variant records gradient duplication, or
+    only the one named; ``rule``: the stored ablation rule (e.g. --seeds auto's)."""
     study = optuna.create_study(
         study_name="s-ablation", storage=storage, directions=["maximize", "minimize"]
     )
@@ -41,7 +48,7 @@ def _study(storage: str, gradients: bool = False, family: str = "csp_densenet") 
     study.set_user_attr(
         "ablation",
         {"source": "s", "bases": {b: {} for b in NUMBERS}, "seeds": 3,
-         "variants": ["none", "full/0.5", "last/0.5"]},
+         "variants": ["none", "full/0.5", "last/0.5"], **({"rule": rule} if rule else {})},
     )  # fmt: skip
     study.set_user_attr("space", {"data": {"dataset": "digits", "input_size": 8}})
     for base, variants in NUMBERS.items():
@@ -52,7 +59,7 @@ def _study(storage: str, gradients: bool = False, family: str = "csp_densenet") 
                     "trained": True, "val_accuracy": score, "macs": macs, "params": params,
                     "macs_by_operator": {"conv": conv}, "config": {"model": {"family": family}},
                 }  # fmt: skip
-                if gradients:
+                if gradients is True or gradients == variant:
                     attrs["gradient_duplication"] = 0.1 * k + 0.01 * seed
                 study.add_trial(optuna.trial.create_trial(values=[score, macs], user_attrs=attrs))
     return "s-ablation"
@@ -142,3 +149,25 @@ def test_verdicts_are_decided_per_table_with_the_margin(storage_url: str) -> Non
     assert full.change.diff.low == pytest.approx(low)
     assert full.change.diff.high == pytest.approx(high)
     assert "verdict (±5 pp, Bonferroni)" in format_study(wide)
+
+
+def test_the_gradient_figure_needs_a_variant_besides_the_reference(storage_url: str) -> None:
+    data = read_ablation(storage_url, _study(storage_url, gradients="none"))
+    assert data.has_gradient and not data.gradient_compared
+    assert "Gradient duplication" not in render(data)  # one bar alone would compare nothing
+
+
+def test_an_auto_study_says_where_rows_stopped_and_what_its_pooled_table_covers(
+    storage_url: str,
+) -> None:
+    rule = {"margin": 1.0, "alpha": 0.05, "min_seeds": 3, "max_seeds": 10}
+    data = read_ablation(storage_url, _study(storage_url, rule=rule))
+    assert data.kind == "csp" and data.rule.min_seeds == 3
+    rows = {v.variant: v for t in data.tables for v in t.rows if t.base == "trial 4"}
+    # trial 4's full/0.5 (diffs 0, +1, −1) is undecided at its first look and has no more
+    # seeds: it waits for the look at 6, and says so.
+    assert rows["full/0.5"].verdict == "undecided (stopped at 3 of 10)"
+    assert rows["full/0.5"].change.family == 2 and rows["full/0.5"].change.alpha < 0.01
+    text = format_study(data)
+    assert "its ≤ α familywise error is not guaranteed" in text
+    assert "undecided (stopped at 3 of 10)" in render(data)
