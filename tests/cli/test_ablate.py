@@ -119,6 +119,19 @@ def test_ablate_takes_trials_per_device(tiny_space_file: Path, storage_url: str)
     assert refused.exit_code == 2 and "give one of them" in refused.stderr
 
 
+def test_help_gives_the_fewest_seeds_for_each_verdict() -> None:
+    from cspsearch.sequential import smallest_pairs
+
+    text = " ".join(runner.invoke(app, ["ablate", "--help"]).output.split())
+    text = text.replace("│ ", "").replace(" │", "")
+    for verdict, words in (("equivalent", "equivalent (Δ 0)"),
+                           ("non-inferior", "non-inferior (Δ +1)"),
+                           ("better", "better or worse (Δ ±1)")):  # fmt: skip
+        floor = "/".join(str(smallest_pairs(verdict, k)) for k in (1, 9, 27))
+        noisy = "/".join(str(smallest_pairs(verdict, k, sd=1.0)) for k in (1, 9, 27))
+        assert f"{words} {floor} ({noisy})" in text, (verdict, floor, noisy)
+
+
 def test_report_refuses_a_negative_margin(empty_study: str, storage_url: str) -> None:
     result = runner.invoke(
         app, ["report", empty_study, "--storage", storage_url, "--margin", "-2"]
@@ -157,10 +170,22 @@ def test_seeds_auto_end_to_end(tiny_space_file: Path, storage_url: str, tmp_path
     assert {counts["full/0.25"], counts["full/0.5"]} <= {2, 4}  # the looks
     assert counts["none"] == max(counts["full/0.25"], counts["full/0.5"])
     rows = json.loads((tmp_path / "rows.json").read_text(encoding="utf-8"))
-    verdicts = {r["variant"]: r["verdict"] for r in rows["rows"] if r["base"] != "pooled"}
-    assert set(verdicts.values()) <= {
-        "reference", "equivalent", "better", "worse", "non-inferior", "undecided"
-    }  # fmt: skip
+    by = {r["variant"]: r for r in rows["rows"] if r["base"] != "pooled"}
+    assert by["none"]["verdict"] == "reference" and by["none"]["family"] is None
+    scores = {(t.user_attrs["ablation_variant"], t.user_attrs["ablation_seed"]):
+              100 * t.user_attrs["val_accuracy"] for t in study.trials}  # fmt: skip
+    for v in ("full/0.25", "full/0.5"):
+        row = by[v]
+        diffs = [scores[v, s] - scores["none", s] for s in range(counts[v])]
+        assert row["pairs"] == len(diffs) and row["family"] == 2 and row["df"] == len(diffs) - 1
+        assert row["difference_pp"] == pytest.approx(sum(diffs) / len(diffs))
+        low, high = row["difference_low_pp"], row["difference_high_pp"]
+        assert high - low > 0 and row["interval_level"] < 1
+        said = {  # the verdict read back from the row's own interval (margin 2)
+            "equivalent": low > -2 and high < 2, "better": low > 0, "worse": high < 0,
+            "non-inferior": low > -2, "undecided": low <= -2 and low <= 0 <= high,
+        }  # fmt: skip
+        assert said[row["verdict"]], row
     again = runner.invoke(app, args)  # resumes: the same looks on the stored trials
     assert again.exit_code == 0, again.output
     assert "round 1" in again.stderr and " 0 trial(s) to run" in again.stderr
