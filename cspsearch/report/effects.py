@@ -5,9 +5,9 @@ A search samples factors together, so the trials of one level also differ in eve
 and a raw average per level can show another factor's effect. Here the score (in points) is
 fitted by ordinary least squares on an intercept and every searched factor's levels, one-hot
 with the factor's reference level left out; a level's *adjusted effect* is its coefficient, with
-a 95% Student-t interval on n − rank degrees of freedom and its verdict against the margin
-(``stats.estimate_decision``: equivalent / better / worse / non-inferior / undecided, before
-the factor table's Holm adjustment in factors.py). A parameter a trial does not have
+its standard error on n − rank degrees of freedom and its verdict against the margin
+(``stats.estimate_decision``: equivalent / better / worse / non-inferior / undecided, alone;
+factors.py re-decides a factor's levels as one family). A parameter a trial does not have
 (split_ratio of an unsplit network) is the level ``PLAIN``.
 
 The plain network has no split ratio, so "fusion f against none" and "γ against the plain
