@@ -13,6 +13,9 @@ NOTE: γ and hidden_ratio are the block's outer split only; the units nested ins
 C3k2, RepCSP in GELAN) keep ultralytics' fixed halves (e = 0.5, split ½).
 NOTE: a width below one channel is raised to one (ultralytics would build an empty conv), so
 every γ × hidden_ratio builds on tiny widths; no ultralytics model reaches that floor.
+NOTE: ``shortcut`` defaults to on for every block; ultralytics' C2f class defaults to off (its
+C3, C3k2 and RepCSP to on), and its YOLOv8 YAMLs turn it on in the backbone (the presets) and
+off in the head. tests/models/test_yolo.py compares each block's structure with ultralytics'.
 """
 
 from __future__ import annotations

@@ -17,14 +17,15 @@ CLASSIFY_WIDTH = 1280  # ultralytics' Classify: "efficientnet_b0 size"
 
 class SPPF(nn.Module):
     """Spatial pyramid pooling, fast: 1×1 to half the width, three 5×5 max-pools in a row,
-    every output concatenated → 1×1 (equal to SPP's 5, 9, 13 pools side by side).
-    NOTE: the first 1×1 is linear, as in the ultralytics release checked (8.4); earlier
-    releases gave it the activation (the same parameters and MACs)."""
+    every output concatenated → 1×1 (equal to SPP's 5, 9, 13 pools side by side). Both 1×1s
+    have the activation, as in every ultralytics model with a preset here: ultralytics 8.4's
+    SPPF class makes the first linear (YOLO26's), but its parse_model gives it the activation
+    back for the YOLOv5/v8/11 YAMLs (tests/models/test_yolo_structure.py)."""
 
     def __init__(self, in_chs: int, out_chs: int, act: str = "silu", k: int = 5) -> None:
         super().__init__()
         hidden = max(1, in_chs // 2)
-        self.cv1 = ConvBnAct(in_chs, hidden, 1, act=None)
+        self.cv1 = ConvBnAct(in_chs, hidden, 1, act=act)
         self.pool = nn.MaxPool2d(k, 1, k // 2)
         self.cv2 = ConvBnAct(4 * hidden, out_chs, 1, act=act)
 

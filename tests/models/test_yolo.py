@@ -21,6 +21,9 @@ from cspsearch.models.yolo_parts import AConv
 from cspsearch.models.yolo_parts import Classify
 from cspsearch.space.configs import BLOCKS
 from cspsearch.space.configs import ModelConfig
+from tests.models.structure import assert_same_structure
+from tests.models.structure import reference
+from tests.models.structure import signature
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -29,6 +32,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 # of the module built as named (ultralytics/nn/modules/block.py, head.py), e.g.
 # C3(16, 32, 2, True), C2f(16, 32, 1, False, e=0.25), C3k2(16, 32, 2, False, 0.25),
 # ELAN1(16, 32, 32, 16), RepNCSPELAN4(16, 32, 32, 16, 2), C2PSA(256, 256, 2), Classify(32, 10).
+# Their structure lines (structure.py) are in yolo_reference.json's "parts", built the same way
+# by make_yolo_reference.py.
 ULTRALYTICS = {  # name → (parameters, MACs)
     "c3": (6912, 1769472),
     "c3_e025_noshortcut": (1536, 393216),
@@ -66,6 +71,7 @@ OURS = {  # the same modules in the project's terms (γ = 0.5 throughout)
     "classify": lambda: Classify(32, 10),
 }
 IN_CHS = {"sppf": 32, "c2psa_128": 128, "c2psa_256x2": 256, "sppelan": 32, "classify": 32}
+REFERENCE_PARTS = reference()["parts"]
 
 
 @pytest.mark.parametrize("name", sorted(ULTRALYTICS))
@@ -74,6 +80,19 @@ def test_a_part_equals_ultralytics(name: str) -> None:
     report = count_macs(module, 16, IN_CHS.get(name, 16))
     # Parameters exactly, fvcore's MACs exactly (the same convolutions on the same sizes).
     assert (report.params, report.macs) == ULTRALYTICS[name]
+    # and what those counts do not see: every activation, shortcut add and concatenation in
+    # order, as ultralytics' module runs them (yolo_reference.json, make_yolo_reference.py)
+    assert_same_structure(signature(module, IN_CHS.get(name, 16), 16), REFERENCE_PARTS[name])
+
+
+def test_the_shortcut_default_differs_from_ultralytics_c2f() -> None:
+    # NOTE: shortcut defaults to on for every block (ModelConfig, BlockSpec); ultralytics' C2f
+    # class defaults to off (its C3, C3k2 and RepCSP to on) and its YOLOv8 YAMLs turn it on in
+    # the backbone, which the presets are. With it off, ours is the class's default.
+    assert ModelConfig.shortcut is True and BlockSpec(depth=1).shortcut is True
+    default, off = (make_block("c2f", 16, 32, BlockSpec(2, shortcut=s)) for s in (True, False))
+    assert signature(default, 16, 16) != REFERENCE_PARTS["c2f_default"]
+    assert_same_structure(signature(off, 16, 16), REFERENCE_PARTS["c2f_default"])
 
 
 @pytest.mark.parametrize("kind", sorted(BUILDERS))
