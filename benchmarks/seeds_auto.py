@@ -6,7 +6,7 @@ points) within each row of a recorded ablation study (``--storage``/``--study``:
 ``cspsearch ablate`` study), pooled over its per-base rows; the rows' own mean differences
 are the true effects of the simulated tables (or ``--noise-sd`` and a built-in mix of effects
 when no study is given). Each simulated table draws every row's ``max_seeds`` differences
-from N(effect, sd); the fixed rule decides them all with ``decide_table`` (Holm), the
+from N(effect, sd); the fixed rule decides them all with ``decide_table`` (one family), the
 sequential rule replays its looks on the same numbers (as a run would stop on them). Figures:
 the share of rows where both reach the same verdict, and the trials auto trains as a fraction
 of the fixed table's (each row's seeds, plus the reference's: its base's most-seeded row).
@@ -56,7 +56,7 @@ def simulate(
     tables: list[list[float]], sd: float, repeats: int, min_seeds: int, max_seeds: int,
     margin: float, seed: int,
 ) -> dict:  # fmt: skip
-    """Each of ``tables`` (its rows' true effects, one Holm family) drawn ``repeats`` times."""
+    """Each of ``tables`` (its rows' true effects, one family) drawn ``repeats`` times."""
     rng = np.random.default_rng(seed)
     same = rows = auto_trials = fixed_trials = 0
     by_verdict: dict[str, list[int]] = {}
