@@ -1,2 +1,3 @@
-"""Training, for every task: the one loop (loop.py), numeric precision (precision.py), the
+"""Training, for every task: the one loop (loop.py), its step eager or as
+one CUDA graph (graphs.py), numeric precision (precision.py), the
 device (device.py) and the Task interface with its registry (task.py)."""

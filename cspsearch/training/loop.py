@@ -22,6 +22,9 @@ from torch.optim import Optimizer
 from cspsearch.errors import TrainDiverged
 from cspsearch.errors import TrialTimeout
 from cspsearch.space.configs import TrainConfig
+from cspsearch.training.graphs import graph_reason
+from cspsearch.training.graphs import make_step
+from cspsearch.training.graphs import set_lr
 from cspsearch.training.precision import autocast
 from cspsearch.training.precision import resolve_precision
 from cspsearch.training.precision import training_precision
@@ -56,6 +59,8 @@ class TrainResult:
     train_time_s: float  # wall time of the whole function
     step_time_s: float  # of which optimisation steps (forward, backward, update)
     precision: str  # what ran: fp32 or bf16 (autocast)
+    graphed: bool = False  # the steps ran as a captured CUDA graph (graphs.py)
+    graph_reason: str | None = None  # why not, when not
 
     def curve(self, figure: str) -> list[float]:
         """One validation figure per epoch."""
@@ -70,10 +75,18 @@ def lr_factor(step: int, total: int, warmup_fraction: float) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
-def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> Optimizer:
+def make_optimizer(
+    model: nn.Module, cfg: TrainConfig, device: torch.device, graphed: bool = False
+) -> Optimizer:
     """AdamW; fused (one kernel for every parameter) on CUDA, where per-tensor launches would
-    dominate small models; on the CPU the default multi-tensor version measured as fast."""
+    dominate small models; on the CPU the default multi-tensor version measured as fast. For a
+    captured step (graphs.py) also capturable, its learning rate a device tensor."""
     fused = device.type == "cuda"
+    if graphed:
+        lr = torch.tensor(cfg.lr, device=device)
+        return torch.optim.AdamW(
+            model.parameters(), lr=lr, weight_decay=cfg.weight_decay, fused=True, capturable=True
+        )
     return torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None
     )
@@ -85,8 +98,17 @@ def precise_bn(model: nn.Module, x: torch.Tensor, precision: str, batch_size: in
     in runs of a few epochs the running averages lag the fast-moving weights."""
     batches = [x[i : i + batch_size] for i in range(0, len(x), batch_size)]
     model.train()
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    kept = [(m.running_mean, m.running_var) for m in norms]
     with autocast(x.device, precision):  # BatchNorm itself stays fp32 under autocast
         update_bn_stats(model, batches, num_iters=len(batches))
+    # fvcore assigns new tensors; a captured step (graphs.py) updates the old ones in place,
+    # so the estimates go back into those.
+    for m, (mean, var) in zip(norms, kept):
+        if mean is not None and m.running_mean is not mean:
+            mean.copy_(m.running_mean)
+            var.copy_(m.running_var)
+            m.running_mean, m.running_var = mean, var
 
 
 def fit(
@@ -95,23 +117,25 @@ def fit(
     cfg: TrainConfig,
     on_epoch: EpochCallback | None = None,
     deadline: float | None = None,
+    cuda_graphs: bool = False,
 ) -> TrainResult:
     """Train ``model`` (already on the data's device) for ``cfg.epochs`` epochs, or until
     ``on_epoch`` returns a true value, in ``cfg.precision`` (cspsearch/training/precision.py).
 
     ``deadline`` is a ``time.perf_counter()`` value; passing it raises TrialTimeout.
+    ``cuda_graphs``: on CUDA, each step as one captured graph (graphs.py; eager elsewhere, or
+    when the capture fails; ``TrainResult.graphed`` says which ran).
     """
     start = time.perf_counter()
     device, n = task.train_x.device, len(task.train_x)
     precision = resolve_precision(device, cfg.precision)
     generator = torch.Generator().manual_seed(cfg.seed)  # batch order, on the host
-    optimizer = make_optimizer(model, cfg, device)
-    steps = cfg.epochs * math.ceil(n / cfg.batch_size)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, steps, cfg.warmup_fraction)
-    )
+    graphed = graph_reason(device, cuda_graphs) is None
+    optimizer = make_optimizer(model, cfg, device, graphed)
+    steps, done = cfg.epochs * math.ceil(n / cfg.batch_size), 0
     val, train_loss, step_time = [], [], 0.0
     with training_precision(model, device, precision):
+        step = make_step(model, task.loss, optimizer, precision, device, cuda_graphs)
         for epoch in range(cfg.epochs):
             began = time.perf_counter()
             model.train()
@@ -120,16 +144,11 @@ def fit(
             for i in range(0, n, cfg.batch_size):
                 idx = order[i : i + cfg.batch_size]
                 x, target = task.batch(idx, generator)
-                with autocast(device, precision):
-                    outputs = model(x)
-                loss = task.loss(outputs, target)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                loss_sum += loss.detach() * len(idx)
+                set_lr(optimizer, cfg.lr * lr_factor(done, steps, cfg.warmup_fraction))
+                loss_sum += step(x, target) * len(idx)
+                done += 1
                 if deadline is not None and time.perf_counter() > deadline:
-                    where = f"epoch {epoch + 1}, step {schedule.last_epoch}"
+                    where = f"epoch {epoch + 1}, step {done}"
                     raise TrialTimeout(f"the trial's time ran out in {where}")
             train_loss.append(loss_sum.item() / n)  # the epoch's one sync with the device
             step_time += time.perf_counter() - began
@@ -147,4 +166,6 @@ def fit(
             val[-1] = task.evaluate(model, "val", precision)
         test = task.evaluate(model, "test", precision)
     elapsed = time.perf_counter() - start
-    return TrainResult(val, train_loss, test, elapsed, step_time, precision)
+    return TrainResult(
+        val, train_loss, test, elapsed, step_time, precision, step.graphed, step.reason
+    )

@@ -59,12 +59,15 @@ def resolve_precision(device: str | torch.device, precision: str) -> str:
     return precision
 
 
-def autocast(device: str | torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """A context in which forward passes run in ``precision`` (resolved first) on ``device``."""
+def autocast(
+    device: str | torch.device, precision: str, cache: bool = True
+) -> contextlib.AbstractContextManager:
+    """A context in which forward passes run in ``precision`` (resolved first) on ``device``;
+    ``cache=False`` inside a CUDA graph capture (autocast's weight cache must be off there)."""
     resolved = resolve_precision(device, precision)
     if resolved == "fp32":
         return contextlib.nullcontext()
-    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, cache_enabled=cache)
 
 
 @functools.cache
