@@ -60,7 +60,9 @@ def level(d: Decision | None) -> str:
 
 def factor_table(levels: list[FactorLevel], metric: str = "accuracy") -> str:
     """One factor: per level, architectures, raw accuracy (%) with its interval, MACs, params,
-    the raw change (averages, confounded) and the adjusted change with its verdict."""
+    the raw change (averages, confounded) and the adjusted change with its verdict (the header
+    says how many levels were tested together)."""
+    tested = sum(lv.decision is not None and lv.decision.df is not None for lv in levels)
     head = (
         "level",
         "architectures",
@@ -72,7 +74,7 @@ def factor_table(levels: list[FactorLevel], metric: str = "accuracy") -> str:
         "adjusted Δ (points)",
         "CI (the verdict's)",
         "CI level",
-        "verdict",
+        f"verdict ({tested} levels tested, one family)",
     )
     rows = [
         [
@@ -103,6 +105,7 @@ def comparison_table(comparisons: list[Comparison]) -> str:
         "CI (the verdict's)",
         "CI level",
         "p (H0: Δ = 0, adjusted)",
+        "family (comparisons tested)",
         "verdict",
         "Δ MACs %",
         "95% CI ",
@@ -117,6 +120,7 @@ def comparison_table(comparisons: list[Comparison]) -> str:
             ci(c.diff_pp),
             level(c.decision),
             num(c.decision.p_difference if c.decision else None, ".3g"),
+            num(c.decision.family if c.decision and c.decision.df else None, "d"),
             text(c.verdict),
             num(c.macs_pct.mean, "+.1f"),
             ci(c.macs_pct, spec=".1f"),
