@@ -5,11 +5,14 @@ detector_grid.py's Table 2, block_grid.py's blocks), with S seeds, everything el
 trials go to the study ``SOURCE-ablation`` in the same storage; a re-run resumes it: a (base,
 variant, seed) already complete is not trained again, nor queued twice. Trials run on the path
 every run shares (trials/execute.py: data → storage → workers → trials; progress, artifacts,
-``--trials-per-device``, ``n_trials`` recorded).
+``--trials-per-device``, ``n_trials`` recorded). Workers run only the queued cells, and a
+``cspsearch worker`` that joins from anywhere follows the ablation round by round until it is
+done (trials/queued.py: the study attribute ``queue`` says which round, and that it runs).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
 
 import optuna
@@ -32,6 +35,8 @@ from cspsearch.trials.execute import RunOptions
 from cspsearch.trials.execute import choose_workers
 from cspsearch.trials.execute import execute
 from cspsearch.trials.execute import open_run
+from cspsearch.trials.queued import Owner
+from cspsearch.trials.queued import settle
 from cspsearch.trials.run import Outcome
 from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.workers import check_storage
@@ -110,31 +115,51 @@ def ablate(
     study.set_user_attr("ablation", _description(source, bases, grid, earlier, rule))
 
     def run_cells(cells: list[Cell], note: str) -> list[int]:
-        queued = queue(study, cells)
-        if progress:
-            out.console.print(
-                f"study {name}: {queued} trial(s) to run ({len(cells)} wanted: {note}) · "
-                f"space {space.source}",
-                highlight=False,
-            )
-        return execute(
-            study, space, storage=storage, target=len(wanted), todo=queued, exact=True,
-            n_workers=n_workers, seed=None, options=options, progress=progress,
-        )  # fmt: skip
+        owner.next_round()
 
-    if rule.min_seeds is None:
-        shape = f"{len(bases)} base(s) × {len(grid.labels())} variants × {grid.seeds} seeds"
-        return Outcome(study, opened, run_cells(wanted, shape))
-    first = min(c.seed for c in wanted)
-    codes = run_rounds(
-        wanted, rule=rule, first_seed=first, read=lambda: read_ablation(opened, name),
-        run_cells=run_cells,
-    )  # fmt: skip
+        def run_waiting(queued: int) -> list[int]:
+            if progress:
+                out.console.print(
+                    f"study {name}: {queued} trial(s) to run ({len(cells)} wanted: {note}) · "
+                    f"space {space.source}",
+                    highlight=False,
+                )
+            return execute(
+                study, space, storage=storage, target=len(wanted), todo=queued, exact=True,
+                n_workers=n_workers, seed=None, options=options, progress=progress,
+            )  # fmt: skip
+
+        return run_once(study, cells, run_waiting)
+
+    # Joined workers (`cspsearch worker`) follow this record: round by round, until done.
+    with Owner(study, gradients=options.gradients) as owner:
+        if rule.min_seeds is None:
+            shape = f"{len(bases)} base(s) × {len(grid.labels())} variants × {grid.seeds} seeds"
+            codes = run_cells(wanted, shape)
+        else:
+            codes = run_rounds(
+                wanted, rule=rule, first_seed=min(c.seed for c in wanted),
+                read=lambda: read_ablation(opened, name), run_cells=run_cells,
+            )  # fmt: skip
     return Outcome(study, opened, codes)
 
 
+def run_once(
+    study: optuna.Study, cells: list[Cell], run_waiting: Callable[[int], list[int]]
+) -> list[int]:
+    """Queue ``cells`` and have each missing one run once; the workers' exit codes.
+    ``run_waiting(n)`` runs the n waiting cells here or in local workers; then this waits for
+    the cells that joined workers run, and runs here the lost ones that wait again."""
+    queued, codes = queue(study, cells), []
+    while True:
+        codes += run_waiting(queued)
+        queued = settle(study)
+        if not queued:
+            return codes
+
+
 def queue(study: optuna.Study, wanted: list[Cell]) -> int:
-    """Enqueue the cells that are neither complete nor waiting; return how many wait now."""
+    """Enqueue the cells that are neither complete, running nor waiting; how many wait now."""
     have: dict[tuple, set[str]] = {}
     for t in study.get_trials(deepcopy=False):
         a = t.user_attrs
@@ -143,7 +168,7 @@ def queue(study: optuna.Study, wanted: list[Cell]) -> int:
     waiting = 0
     for cell in wanted:
         states = have.get((cell.base, cell.variant, cell.seed), set())
-        if "COMPLETE" in states:
+        if "COMPLETE" in states or "RUNNING" in states:  # done, or a worker runs it
             continue
         if "WAITING" not in states:
             study.enqueue_trial(cell.params, user_attrs=cell.attrs())

@@ -120,7 +120,9 @@ def worker(
     ),
     quota: int | None = typer.Option(None, min=0, hidden=True),
 ) -> None:
-    """Join a study (from any machine) and run trials until it holds its target."""
+    """Join a study (from any machine) and run trials until it holds its target. An ablation
+    study: run only its queued cells, round by round, until the ablation ends (it sets
+    --gradients)."""
     with user_errors():
         from cspsearch.trials.run import RunOptions
         from cspsearch.trials.run import work

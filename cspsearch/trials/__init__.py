@@ -1,5 +1,6 @@
 """Running trials: one trial (objective.py, results.py), a study of them (study.py), a whole
 search with its rules (run.py, rules.py), worker processes and crash recovery (workers.py,
-recovery.py), early stopping (early_stop.py), where trials run (execute.py), the sampler
+recovery.py), studies whose owner queues the trials (queued.py), early stopping
+(early_stop.py), where trials run (execute.py), the sampler
 (samplers.py), batched attribute writes (attrs.py), per-trial artifacts (artifacts.py) and
 progress lines (progress.py)."""

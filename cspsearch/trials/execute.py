@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -26,8 +27,12 @@ from cspsearch.space.searchspace import SearchSpace
 from cspsearch.trials import progress as out
 from cspsearch.trials.artifacts import DEFAULT_ARTIFACTS
 from cspsearch.trials.artifacts import artifact_store
+from cspsearch.trials.queued import is_queued
+from cspsearch.trials.queued import run_cells
+from cspsearch.trials.queued import shared
 from cspsearch.trials.recovery import counted_trials
 from cspsearch.trials.samplers import make_sampler
+from cspsearch.trials.study import CATCH
 from cspsearch.trials.study import check_early_stop
 from cspsearch.trials.study import join_study
 from cspsearch.trials.study import open_storage
@@ -39,15 +44,14 @@ from cspsearch.trials.workers import WORKER_ID
 from cspsearch.trials.workers import Claim
 from cspsearch.trials.workers import can_fork
 from cspsearch.trials.workers import check_storage
+from cspsearch.trials.workers import choose_workers
 from cspsearch.trials.workers import cpu_threads
-from cspsearch.trials.workers import default_workers
 from cspsearch.trials.workers import describe_exit
 from cspsearch.trials.workers import device_for
 from cspsearch.trials.workers import fork
 from cspsearch.trials.workers import spawn
 from cspsearch.trials.workers import split
 from cspsearch.trials.workers import worker_args
-from cspsearch.trials.workers import workers_for
 
 
 @dataclass(frozen=True)
@@ -76,14 +80,6 @@ def open_run(
     load_data(space, options.device)
     opened = open_storage(storage)  # only now is anything written
     return open_study(space, opened, name, sampler, options.early_stop), opened
-
-
-def choose_workers(n_workers: int | None, options: RunOptions, todo: int) -> int:
-    """Worker processes for ``todo`` trials: ``--n-workers``, or ``--trials-per-device`` K per
-    device, else the default (one single-threaded worker per core on a CPU, 1 on a GPU)."""
-    if n_workers is not None or options.trials_per_device > 1:
-        return workers_for(n_workers or 1, options.trials_per_device, options.device)
-    return default_workers(options.device, todo)
 
 
 def execute(
@@ -189,7 +185,7 @@ def work(
         n_trials=stored.get("n_trials"),
     )
     study = optuna.load_study(study_name=study_name, storage=opened, sampler=sampler)
-    options = device_for(index, options)
+    options = device_for(index, replace(options, **shared(stored)))  # e.g. an ablation's
     prefix = f"[worker {index}] "
     run_trials(
         study, space, total=None, quota=quota, options=options, live=False, prefix=prefix,
@@ -223,7 +219,11 @@ def run_trials(
             gradients=options.gradients,
         )
         timeout = options.timeout or space.timeout
-        if claim is not None:
+        if is_queued(study.user_attrs):  # an ablation's cells: claimed, never sampled
+            joined = claim is None and total is None and quota is None
+            calls = [progress.on_trial]
+            run_cells(study, objective, timeout, calls, joined=joined, catch=CATCH, prefix=prefix)
+        elif claim is not None:
             run_claimed(study, objective, claim, timeout, [progress.on_trial])
         elif total is None and quota is None:
             join_study(study, objective, timeout, [progress.on_trial])

@@ -111,6 +111,10 @@ def sweep_stale(study: optuna.Study) -> list[int]:
                 continue  # another worker swept it first
         except (RuntimeError, ValueError):  # finished meanwhile, or swept by another worker
             continue
-        study.enqueue_trial(t.params, user_attrs={RETRY_OF: t.number}, skip_if_exists=False)
+        # Its queued parameters (those not yet drawn too) and user attributes go with it, as
+        # Optuna's retry does on RDB storages: an ablation's cell stays that cell (queued.py).
+        params = {**t.system_attrs.get("fixed_params", {}), **t.params}
+        retry = {**t.user_attrs, RETRY_OF: t.number}
+        study.enqueue_trial(params, user_attrs=retry, skip_if_exists=False)
         failed.append(t.number)
     return failed

@@ -183,6 +183,15 @@ def worker_args(name: str, storage: str, seed: int | None, options: Any) -> list
     return args + (["--early-stop"] if options.early_stop else [])
 
 
+def choose_workers(n_workers: int | None, options: Any, todo: int) -> int:
+    """Worker processes for ``todo`` trials: ``--n-workers``, or ``--trials-per-device`` K per
+    device, else the default (one single-threaded worker per core on a CPU, 1 on a GPU).
+    ``options``: a RunOptions."""
+    if n_workers is not None or options.trials_per_device > 1:
+        return workers_for(n_workers or 1, options.trials_per_device, options.device)
+    return default_workers(options.device, todo)
+
+
 def workers_for(n_workers: int, trials_per_device: int, device: str) -> int:
     """Worker processes to start: ``--n-workers``, or ``--trials-per-device`` K per GPU (K on
     the CPU or one named device), so small models keep a GPU busy."""

@@ -19,6 +19,7 @@ from cspsearch.errors import SpaceError
 from cspsearch.errors import StudyError
 from cspsearch.space.loader import load_space
 from cspsearch.space.sampling import sample_config
+from cspsearch.trials.queued import claim
 from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
@@ -84,7 +85,7 @@ def test_a_space_with_searched_values_is_no_base(tiny_space_file: Path) -> None:
         from_space(str(tiny_space_file)).bases(CspGrid.make())
 
 
-def test_a_rerun_queues_only_what_is_neither_complete_nor_waiting(
+def test_a_rerun_queues_only_what_is_neither_complete_running_nor_waiting(
     tiny_space_file: Path, storage_url: str
 ) -> None:
     grid = CspGrid.make(["full"], [0.5], 2)
@@ -98,6 +99,8 @@ def test_a_rerun_queues_only_what_is_neither_complete_nor_waiting(
     done = [t for t in study.trials if t.state.name == "COMPLETE"]
     assert len(done) == 2 and done[0].user_attrs["ablation_variant"] == "none"
     assert queue(study, wanted) == 2 and len(study.trials) == 4
+    assert claim(study) is not None  # a worker runs one: it is not queued again either
+    assert queue(study, wanted) == 1 and len(study.trials) == 4
 
 
 def test_a_study_without_a_trained_trial_cannot_be_ablated(
