@@ -32,7 +32,7 @@ from scipy import stats
 LEVEL = 0.95  # of a score's interval over seeds (not a verdict's)
 ALPHA = 0.05  # every verdict's familywise error rate
 DEFAULT_MARGIN = 1.0  # points: ≈ 3 validation images of the digits split (one ≈ 0.37 points)
-RESOLUTION = 100 / 270  # points: one image of the bundled digits validation split (15% of 1,797)
+RESOLUTION = 100 / 269  # points: one image of the bundled digits validation split (269 images)
 TEST = "paired t, sd ≥ step/√6"
 VERDICTS = ("equivalent", "better", "worse", "non-inferior", "undecided")
 

@@ -24,7 +24,7 @@ from cspsearch.stats import estimate_decision
 from cspsearch.stats import interval
 from cspsearch.stats import paired
 
-STEP = 100 / 270  # one digits validation image, in points
+STEP = 100 / 269  # one digits validation image (269 of them), in points
 FLOOR = STEP / math.sqrt(6)
 
 
