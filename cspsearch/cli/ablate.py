@@ -44,6 +44,9 @@ def ablate(
     trials_per_device: int = typer.Option(
         1, min=1, help="K concurrent trials (worker processes) per GPU, or on the CPU."
     ),
+    cuda_graphs: bool = typer.Option(
+        True, help="On CUDA, each training step as one captured CUDA graph (off: eager steps)."
+    ),
     study_name: str | None = typer.Option(None, help="Default: STUDY-ablation / NAME-ablation."),
     device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda, cuda:K."),
     artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the per-trial artifacts."),
@@ -95,6 +98,7 @@ def ablate(
             trial_timeout=trial_timeout,
             trials_per_device=trials_per_device,
             gradients=gradients,
+            cuda_graphs=cuda_graphs,
         )
         if study is not None:
             source = from_study(open_storage(storage, must_exist=True), study, top, trial)

@@ -55,6 +55,9 @@ def run(
     trials_per_device: int = typer.Option(
         1, min=1, help="K concurrent trials (worker processes) per GPU, or on the CPU."
     ),
+    cuda_graphs: bool = typer.Option(
+        True, help="On CUDA, each training step as one captured CUDA graph (off: eager steps)."
+    ),
     gradients: bool = typer.Option(
         False, "--gradients", help="Record gradient duplication per stage (4 extra batches)."
     ),
@@ -80,6 +83,7 @@ def run(
             early_stop=early_stop,
             trials_per_device=trials_per_device,
             gradients=gradients,
+            cuda_graphs=cuda_graphs,
         )
         done = run_search(
             space,
@@ -118,6 +122,9 @@ def worker(
     gradients: bool = typer.Option(
         False, "--gradients", help="Record gradient duplication per stage (4 extra batches)."
     ),
+    cuda_graphs: bool = typer.Option(
+        True, help="On CUDA, each training step as one captured CUDA graph (off: eager steps)."
+    ),
     quota: int | None = typer.Option(None, min=0, hidden=True),
 ) -> None:
     """Join a study (from any machine) and run trials until it holds its target. An ablation
@@ -133,6 +140,7 @@ def worker(
             timeout=timeout,
             trial_timeout=trial_timeout,
             early_stop=early_stop,
+            cuda_graphs=cuda_graphs,
             gradients=gradients,
         )
         work(study, storage, quota=quota, seed=seed, options=options)

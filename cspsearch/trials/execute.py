@@ -65,6 +65,14 @@ class RunOptions:
     early_stop: bool = False  # successive halving over Pareto dominance (early_stop.py)
     trials_per_device: int = 1  # concurrent trials (worker processes) per GPU, or on the CPU
     gradients: bool = False  # record gradient duplication per stage (measure/gradients.py)
+    cuda_graphs: bool = True  # on CUDA, each training step as one CUDA graph (training/graphs.py)
+
+
+def graphs_used(options: RunOptions) -> bool:
+    """Whether this run's steps are captured as CUDA graphs (its fingerprint records it)."""
+    from cspsearch.training.device import pick_device  # torch: only where it is asked
+
+    return options.cuda_graphs and pick_device(options.device).startswith("cuda")
 
 
 def open_run(
@@ -79,7 +87,8 @@ def open_run(
     the storage and create or resume study ``name``."""
     load_data(space, options.device)
     opened = open_storage(storage)  # only now is anything written
-    return open_study(space, opened, name, sampler, options.early_stop), opened
+    graphs = graphs_used(options)
+    return open_study(space, opened, name, sampler, options.early_stop, graphs), opened
 
 
 def execute(
@@ -168,7 +177,9 @@ def work(
         raise StudyError(f"study {study_name!r} was not made by cspsearch run")
     space = space_from_dict(stored["space"])
     check_early_stop(study_name, stored, options.early_stop)
-    if study_fingerprint(space, options.early_stop) != stored.get("space_fingerprint"):
+    if study_fingerprint(space, options.early_stop, graphs_used(options)) != stored.get(
+        "space_fingerprint"
+    ):
         raise StudyError(f"study {study_name!r}: its stored space does not match its fingerprint")
     index = int(os.environ.get(WORKER_ID, "0"))
     threads = cpu_threads()
@@ -217,6 +228,7 @@ def run_trials(
             trial_timeout=options.trial_timeout,
             early_stop=EarlyStop() if options.early_stop else None,
             gradients=options.gradients,
+            cuda_graphs=options.cuda_graphs,
         )
         timeout = options.timeout or space.timeout
         if is_queued(study.user_attrs):  # an ablation's cells: claimed, never sampled

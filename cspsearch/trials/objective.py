@@ -30,6 +30,7 @@ from cspsearch.space.configs import TrainConfig
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.training.device import pick_device
 from cspsearch.training.device import versions
+from cspsearch.training.graphs import graph_attrs
 from cspsearch.training.loop import EpochCallback
 from cspsearch.training.loop import fit
 from cspsearch.training.precision import autocast
@@ -59,6 +60,7 @@ class Objective:
         trial_timeout: float | None = None,
         early_stop: EarlyStop | None = None,
         gradients: bool = False,
+        cuda_graphs: bool = True,
     ) -> None:
         check_run(space, early_stop is not None)  # e.g. no early stopping for detectors yet
         self.space = space
@@ -69,6 +71,7 @@ class Objective:
         self.device = pick_device(device)
         self.on_epoch = on_epoch  # (trial number, epoch, epochs, score), for progress
         self.gradients = gradients  # gradient duplication of the last seed's trained network
+        self.cuda_graphs = cuda_graphs  # on CUDA, each step as one graph (training/graphs.py)
         # Architecture key → MACs, params and latency: counted and timed once per
         # architecture, whichever trial meets it first.
         self.measured: dict[Hashable, dict[str, Any]] = {}
@@ -156,8 +159,10 @@ class Objective:
                 callback = stopper.callback(k, callback)
             model = model.to(self.device)
             hooks = self.task.hooks(model, data, arch)
-            runs.append((seed_cfg.seed, fit(model, hooks, seed_cfg, callback, deadline)))
+            result = fit(model, hooks, seed_cfg, callback, deadline, self.cuda_graphs)
+            runs.append((seed_cfg.seed, result))
         out.update(summarise(runs, self.task))
+        out.update(graph_attrs([r for _, r in runs], self.device))  # ran graphed, or why not
         if self.gradients:  # on the last seed's trained network (cspsearch/measure/gradients.py)
             ctx = partial(autocast, self.device, cfg.precision)
             out.update(duplication_attrs(model, hooks, seed_cfg, ctx))

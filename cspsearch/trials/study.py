@@ -123,9 +123,11 @@ def default_study_name(
     return name + ("-earlystop" if early_stop else "")
 
 
-def study_fingerprint(space: SearchSpace, early_stop: bool = False) -> str:
-    """The space's fingerprint, marked when the study stops trials early."""
-    return space.fingerprint() + ("+earlystop" if early_stop else "")
+def study_fingerprint(space: SearchSpace, early_stop: bool = False, graphs: bool = False) -> str:
+    """The space's fingerprint, marked when the study stops trials early and when its steps
+    run as CUDA graphs (cspsearch/training/graphs.py)."""
+    marks = ("+earlystop" if early_stop else "") + ("+cudagraphs" if graphs else "")
+    return space.fingerprint() + marks
 
 
 def check_early_stop(name: str, attrs: dict[str, Any], early_stop: bool) -> None:
@@ -148,6 +150,7 @@ def open_study(
     study_name: str,
     sampler: optuna.samplers.BaseSampler,
     early_stop: bool = False,
+    graphs: bool = False,
 ) -> optuna.Study:
     """Resume study ``study_name`` if it exists (it must come from the same space and early-
     stopping setting), else create it with the space's objectives as metric names and the
@@ -161,7 +164,7 @@ def open_study(
         check_early_stop(study_name, study.user_attrs, early_stop)
         found, wanted = (
             study.user_attrs.get("space_fingerprint"),
-            study_fingerprint(space, early_stop),
+            study_fingerprint(space, early_stop, graphs),
         )
         if found != wanted:
             raise StudyError(
@@ -175,7 +178,7 @@ def open_study(
     study.set_metric_names(list(space.objectives))
     study.set_user_attr("space_name", space.name)
     study.set_user_attr("space", space.to_dict())
-    study.set_user_attr("space_fingerprint", study_fingerprint(space, early_stop))
+    study.set_user_attr("space_fingerprint", study_fingerprint(space, early_stop, graphs))
     study.set_user_attr("early_stop", early_stop)
     return study
 

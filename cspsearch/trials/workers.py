@@ -180,6 +180,7 @@ def worker_args(name: str, storage: str, seed: int | None, options: Any) -> list
         if value is not None:
             args += [flag, str(value)]
     args += ["--gradients"] if options.gradients else []
+    args += [] if getattr(options, "cuda_graphs", True) else ["--no-cuda-graphs"]
     return args + (["--early-stop"] if options.early_stop else [])
 
 
