@@ -173,3 +173,13 @@ def make_step(
     step = EagerStep(model, loss, optimizer, precision)
     step.reason = graph_reason(device, graphs)
     return step
+
+
+def graph_attrs(results: list[Any], device: str) -> dict[str, Any]:
+    """A trial's record: ``cuda_graphs`` (every seed's steps ran graphed) and, on CUDA when
+    they did not, ``cuda_graphs_reason``."""
+    graphed = bool(results) and all(r.graphed for r in results)
+    out: dict[str, Any] = {"cuda_graphs": graphed}
+    if not graphed and torch.device(device).type == "cuda":
+        out["cuda_graphs_reason"] = next((r.graph_reason for r in results if r.graph_reason), "")
+    return out

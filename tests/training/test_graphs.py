@@ -132,3 +132,36 @@ def test_twenty_graphed_steps_equal_twenty_eager_ones_on_cuda() -> None:
     torch.testing.assert_close(torch.tensor(got), torch.tensor(want), rtol=1e-4, atol=1e-6)
     for a, b in zip(eager_model.state_dict().values(), graphed_model.state_dict().values()):
         torch.testing.assert_close(a.float(), b.float(), rtol=1e-4, atol=1e-6)
+
+
+def test_a_trial_records_whether_it_ran_graphed() -> None:
+    from types import SimpleNamespace
+
+    from cspsearch.training.graphs import graph_attrs
+
+    ran = SimpleNamespace(graphed=True, graph_reason=None)
+    failed = SimpleNamespace(graphed=False, graph_reason="capture failed: X: y")
+    assert graph_attrs([ran, ran], "cuda") == {"cuda_graphs": True}
+    assert graph_attrs([ran, failed], "cuda:1") == {
+        "cuda_graphs": False, "cuda_graphs_reason": "capture failed: X: y"
+    }  # fmt: skip
+    assert graph_attrs([failed], "cpu") == {"cuda_graphs": False}
+
+
+def test_the_flag_reaches_workers_and_the_fingerprint(tmp_path) -> None:
+    from cspsearch.space.loader import load_space
+    from cspsearch.trials.execute import RunOptions
+    from cspsearch.trials.execute import graphs_used
+    from cspsearch.trials.study import study_fingerprint
+    from cspsearch.trials.workers import worker_args
+
+    assert RunOptions().cuda_graphs is True  # on by default (used where the device is CUDA)
+    assert not graphs_used(RunOptions(device="cpu"))
+    assert graphs_used(RunOptions(device="cuda")) and not graphs_used(
+        RunOptions(device="cuda", cuda_graphs=False)
+    )
+    off = RunOptions(device="cuda", cuda_graphs=False)
+    assert "--no-cuda-graphs" in worker_args("s", "j.log", None, off)
+    assert "--no-cuda-graphs" not in worker_args("s", "j.log", None, RunOptions(device="cuda"))
+    space = load_space("csp_densenet")
+    assert study_fingerprint(space, False, True) == study_fingerprint(space) + "+cudagraphs"
