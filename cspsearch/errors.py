@@ -1,4 +1,5 @@
-"""The project's exceptions: user errors (exit code 2 in the CLI) and trial-level failures."""
+"""The project's exceptions: user errors (exit code 2 in the CLI) and trial-level failures;
+the one check of an optional extra (``require_deploy``)."""
 
 
 class CspSearchError(Exception):
@@ -27,3 +28,18 @@ class TrialTimeout(CspSearchError):
 
 class DataError(CspSearchError):
     """A dataset is missing, or its files are not in the expected format."""
+
+
+DEPLOY_EXTRA = 'pip install "cspsearch[deploy]"'  # what a missing deploy extra asks for
+
+
+def require_deploy(what: str) -> None:
+    """SpaceError naming the pip command unless onnx and onnxruntime can be imported (checked
+    without importing them: a run checks this before anything is written)."""
+    import importlib.util
+
+    for module in ("onnx", "onnxruntime"):
+        if importlib.util.find_spec(module) is None:
+            raise SpaceError(
+                f"{what} needs the deploy extra ({module} is not installed): {DEPLOY_EXTRA}"
+            )

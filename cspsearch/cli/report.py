@@ -102,8 +102,14 @@ def export(
         None, min=1, help="Instead of a table: the K best architectures as space files."
     ),
     out_dir: Path = typer.Option(Path("reports/best"), help="Folder of the --best files."),
+    onnx: Path | None = typer.Option(
+        None, help="Instead of a table: the Pareto front (or --trials) as verified ONNX files."
+    ),
+    trials: str | None = typer.Option(None, help="With --onnx: these trials, e.g. 3,7,12."),
+    artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the kept weights (artifacts)."),
 ) -> None:
-    """Export a study: one row per trial, or its best architectures as ready-to-run spaces."""
+    """Export a study: one row per trial, its best architectures as ready-to-run spaces, or
+    its front as ONNX files checked in ONNX Runtime (docs/deploying.md)."""
     with user_errors():
         import optuna
 
@@ -112,14 +118,52 @@ def export(
         from cspsearch.report.export import write_table
         from cspsearch.report.tables import safe_name
 
+        numbers = _trial_numbers(trials, onnx)
         opened = _existing_studies(storage, [study])
         loaded = optuna.load_study(study_name=study, storage=opened)
+        if onnx is not None:
+            _export_onnx(loaded, onnx, numbers, artifacts)
+            return
         if best:
             for path in write_best(loaded, collect(opened, study), best, out_dir):
                 typer.echo(str(path))
             return
         target = out or Path("reports") / f"{safe_name(study)}.{format.value}"
         typer.echo(str(write_table(loaded, format.value, target)))
+
+
+def _trial_numbers(text: str | None, onnx: Path | None) -> list[int] | None:
+    """``--trials 3,7,12`` as numbers (only with --onnx); SpaceError naming the bad value."""
+    from cspsearch.errors import SpaceError
+    from cspsearch.errors import require_deploy
+
+    if onnx is None:
+        if text is not None:
+            raise SpaceError("--trials: only with --onnx DIR")
+        return None
+    require_deploy("--onnx")
+    if text is None:
+        return None
+    try:
+        numbers = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        numbers = []
+    if not numbers or min(numbers) < 0:
+        raise SpaceError(f"--trials: {text!r} must be trial numbers separated by commas")
+    return numbers
+
+
+def _export_onnx(study, folder: Path, numbers: list[int] | None, artifacts: Path) -> None:  # noqa: ANN001
+    """Write the ONNX files and their checks; exit code 1 when any of them failed."""
+    from cspsearch.trials.artifacts import artifact_store
+    from cspsearch.trials.deploy import export_study
+
+    store = artifact_store(artifacts) if artifacts.is_dir() else None
+    results = export_study(study, folder, numbers, store)
+    for result in results:
+        typer.echo(result.line(), err=result.path is None)
+    if any(r.path is None for r in results):
+        raise typer.Exit(1)
 
 
 def _existing_studies(storage: str | None, names: list[str]):  # noqa: ANN202 (lazy optuna type)

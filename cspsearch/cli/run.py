@@ -61,6 +61,9 @@ def run(
     gradients: bool = typer.Option(
         False, "--gradients", help="Record gradient duplication per stage (4 extra batches)."
     ),
+    keep_weights: bool = typer.Option(
+        True, help="Keep each trained trial's final weights with its artifacts (for export)."
+    ),
 ) -> None:
     """Search a space: build, count MACs, briefly train and record each trial."""
     with user_errors():
@@ -84,6 +87,7 @@ def run(
             trials_per_device=trials_per_device,
             gradients=gradients,
             cuda_graphs=cuda_graphs,
+            keep_weights=keep_weights,
         )
         done = run_search(
             space,
@@ -122,6 +126,9 @@ def worker(
     gradients: bool = typer.Option(
         False, "--gradients", help="Record gradient duplication per stage (4 extra batches)."
     ),
+    keep_weights: bool = typer.Option(
+        True, help="Keep each trained trial's final weights with its artifacts (for export)."
+    ),
     cuda_graphs: bool = typer.Option(
         True, help="On CUDA, each training step as one captured CUDA graph (off: eager steps)."
     ),
@@ -142,5 +149,6 @@ def worker(
             early_stop=early_stop,
             cuda_graphs=cuda_graphs,
             gradients=gradients,
+            keep_weights=keep_weights,
         )
         work(study, storage, quota=quota, seed=seed, options=options)

@@ -1,4 +1,4 @@
 """What an architecture costs before training: MACs, FLOPs, parameters and activations by
-fvcore (macs.py) and latency on the trial's device (latency.py); gradient duplication of a
-trained network (gradients.py); the CSPNet paper's PeleeNet ablation in compute
-(paper_compute.py, ``cspsearch model ablation``)."""
+fvcore (macs.py), latency on the trial's device (latency.py) and in ONNX Runtime, with the
+export and its check (onnx.py); gradient duplication of a trained network (gradients.py); the
+CSPNet paper's PeleeNet ablation in compute (paper_compute.py, ``cspsearch model ablation``)."""

@@ -1,6 +1,7 @@
 """The search report: study storage → ReportData (collect.py) → statistics (factors.py, with the
 adjusted effects of effects.py; hypervolume.py) → figures (figures.py) and tables (tables.py) →
-one offline HTML file (html.py); export.py and dashboard.py read the same data. No torch here.
+one offline HTML file (html.py), with where MACs mislead against latency_ort (deploy.py);
+export.py and dashboard.py read the same data. No torch here.
 ``write_report`` and ``report_path`` are imported on first use, so reaching ``collect`` does not
 import plotly."""
 

@@ -41,6 +41,8 @@ class TrialRow(NamedTuple):
     seconds: float | None
     pareto: bool = False
     stopped_at: int | None = None  # the epoch early stopping ended training at, if it did
+    latency_ort_ms: float | None = None  # ONNX Runtime's batch-1 latency (measure/onnx.py)
+    ort_threads: int | None = None  # the threads latency_ort was measured with
 
     @property
     def in_statistics(self) -> bool:
@@ -165,4 +167,6 @@ def _row(t: optuna.trial.FrozenTrial, names: list[str], score: str) -> TrialRow:
         duplicate_of=a.get("duplicate_of"),
         seconds=float(seconds) if seconds is not None else None,
         stopped_at=a.get("stopped_at_epoch"),
+        latency_ort_ms=a.get("latency_ort"),
+        ort_threads=a.get("ort_threads"),
     )

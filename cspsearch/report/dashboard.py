@@ -1,6 +1,7 @@
 """optuna-dashboard for cspsearch studies: the study figures a run saves, and the server.
 
-Each run saves the annotated Pareto front and the hypervolume history to the study, where the
+Each run saves the annotated Pareto front, the hypervolume history (and MACs against
+``latency_ort`` when measured) to the study, where the
 dashboard shows them beside its own plots and the per-trial artifacts
 (cspsearch/trials/artifacts.py).
 """
@@ -23,8 +24,11 @@ CHUNK = 2045
 
 
 def publish_figures(study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
-    """Save the annotated Pareto front and the hypervolume history to the study."""
+    """Save the annotated Pareto front and the hypervolume history to the study (and MACs
+    against latency_ort when the trials measured it)."""
     from cspsearch.report import collect
+    from cspsearch.report.deploy import measured
+    from cspsearch.report.deploy import mislead_figure
     from cspsearch.report.figures import hypervolume_figure
     from cspsearch.report.figures import pareto_figure
 
@@ -33,6 +37,8 @@ def publish_figures(study: optuna.Study, storage: optuna.storages.BaseStorage) -
         return
     save_figure(study, "pareto", pareto_figure([data], "macs").to_json())
     save_figure(study, "hypervolume", hypervolume_figure([data]).to_json())
+    if len(rows := measured(data)) >= 2:
+        save_figure(study, "macs_vs_latency_ort", mislead_figure(rows).to_json())
 
 
 def save_figure(study: optuna.Study, graph_id: str, figure_json: str) -> None:

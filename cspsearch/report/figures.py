@@ -28,6 +28,7 @@ COMPUTE = {  # x axis → (row field, scale, label)
     "macs": ("macs", 1e-6, "MMACs per image (fvcore: 1 multiply-add = 1 MAC; FLOPs = 2 × MACs)"),
     "params": ("n_params", 1e-3, "parameters, thousands (PyTorch count, BatchNorm included)"),
     "latency": ("latency_ms", 1.0, "latency, ms per image at batch 1 (median, on the device)"),
+    "latency_ort": ("latency_ort_ms", 1.0, "latency_ort, ms at batch 1 (ONNX Runtime, CPU)"),
 }
 LAYOUT = dict(
     template="plotly_white",

@@ -19,6 +19,7 @@ import plotly.io as pio
 
 from cspsearch.report import tables
 from cspsearch.report.collect import ReportData
+from cspsearch.report.deploy import section as deploy_section
 from cspsearch.report.effects import HOW
 from cspsearch.report.factors import factor_tables
 from cspsearch.report.factors import paired_comparisons
@@ -89,6 +90,7 @@ def render(datasets: Sequence[ReportData], margin: float = DEFAULT_MARGIN) -> st
         fig.add(pareto_figure(datasets, "macs")),
         fig.add(pareto_figure(datasets, "params")),
         *([fig.add(pareto_figure(datasets, "latency"))] if _measured(datasets) else []),
+        *deploy_section(datasets, fig.add),  # latency_ort: where MACs mislead
         "<h2>Hypervolume history</h2>",
         fig.add(hypervolume_figure(datasets)),
         "<h2>Per-factor effects</h2>",

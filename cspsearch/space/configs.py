@@ -78,11 +78,13 @@ OBJECTIVES = (
     "flops",
     "params",
     "latency",
+    "latency_ort",  # ms at batch 1 in ONNX Runtime's CPU provider (cspsearch/measure/onnx.py)
     "activations",
 )
 SCORES = {"val_accuracy": "accuracy", "val_ap50": "AP50", "val_ap": "AP"}  # higher is better
-BUDGETS = ("macs", "params", "latency", "activations")
-TOP_KEYS = ("description", "model", "train", "detector", "data", "objectives", "budget", "study")
+BUDGETS = ("macs", "params", "latency", "latency_ort", "activations")
+TOP_KEYS = ("description", "model", "train", "detector", "data", "objectives", "budget")
+TOP_KEYS += ("study", "measure")
 STUDY_KEYS = ("n_trials", "sampler", "timeout", "baseline_first")  # StudyConfig's fields
 PER_STAGE = frozenset(
     {
@@ -211,6 +213,13 @@ class StudyConfig:
     baseline_first: bool = True  # a new study's first trial is the plain network (fusion none)
 
 
+@dataclass(frozen=True)
+class MeasureConfig:
+    """How a trial's costs are measured (a space's ``measure:`` section)."""
+
+    ort_threads: int = 1  # ONNX Runtime's intra-op threads for latency_ort (1: the edge case)
+
+
 def per_stage(value: Any, num_stages: int, name: str = "value") -> tuple:
     """Return ``value`` as a tuple of ``num_stages`` entries (a scalar is repeated)."""
     if not isinstance(value, (list, tuple)):
@@ -231,6 +240,7 @@ SECTION_CONFIGS = {
     "data": DataConfig,
     "detector": DetectorConfig,
     "study": StudyConfig,
+    "measure": MeasureConfig,
 }
 
 

@@ -3,7 +3,8 @@ line naming the file, the key and the bad value.
 
 Sections: ``model``, ``train`` and ``detector`` (each key fixed or searched; ``detector`` only
 with a detection dataset), ``data`` (fixed), ``objectives``
-(metric: maximize|minimize), ``budget`` (metric: upper limit) and ``study`` (defaults for a run).
+(metric: maximize|minimize), ``budget`` (metric: upper limit), ``study`` (defaults for a run)
+and ``measure`` (how costs are measured: ``ort_threads`` for ``latency_ort``).
 A searched value is ``{choices: [...]}`` or ``{low: a, high: b[, step: s][, log: true]}``; a
 per-stage model key may also be a list with one fixed or searched value per stage.
 """
@@ -86,6 +87,7 @@ def space_from_dict(stored: dict[str, Any]) -> SearchSpace:
     """Rebuild a space from ``SearchSpace.to_dict()`` (stored with each study), validated."""
     raw = {k: stored[k] for k in ("description", "model", "train", "objectives", "budget")}
     raw["detector"] = stored.get("detector", {})
+    raw["measure"] = stored.get("measure", {})
     raw["data"] = stored["data"]
     raw["study"] = {k: stored[k] for k in STUDY_KEYS if stored.get(k) is not None}
     return parse_space(raw, source=stored["source"], name=stored["name"])

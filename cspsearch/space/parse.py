@@ -58,6 +58,7 @@ def parse_space(raw: Any, source: str, name: str) -> SearchSpace:
             source, raw.get("objectives", {default_score: "maximize", "macs": "minimize"})
         ),
         budget=_parse_budget(source, raw.get("budget", {})),
+        measure=_parse_section(source, "measure", raw.get("measure", {}), fixed=True),
         n_trials=study.n_trials,
         sampler=study.sampler,
         timeout=None if study.timeout is None else float(study.timeout),

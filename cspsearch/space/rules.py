@@ -137,6 +137,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "timeout": _positive_number,
         "baseline_first": _bool,
     },
+    "measure": {"ort_threads": _int(1, 256)},
     "data": {
         "dataset": _one_of(DATASETS),
         "input_size": _int(8, 1024),

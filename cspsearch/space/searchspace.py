@@ -69,6 +69,7 @@ class SearchSpace:
     timeout: float | None = None
     baseline_first: bool = True  # a new study's first trial is the plain network (fusion none)
     detector: dict[str, Any] = field(default_factory=dict)  # neck and head; detection only
+    measure: dict[str, Any] = field(default_factory=dict)  # how costs are measured (ort_threads)
 
     @property
     def task(self) -> str:
@@ -120,7 +121,7 @@ class SearchSpace:
 
     def fingerprint(self) -> str:
         """Hash of what decides a trial's meaning (not the file's path or run defaults)."""
-        sections = ("model", "train", "data", "detector")
+        sections = ("model", "train", "data", "detector", "measure")
         keep = {k: v for k, v in self.to_dict().items() if k in sections and v != {}}
         keep["objectives"], keep["budget"] = self.objectives, self.budget
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,6 +1,8 @@
 """Per-trial files for optuna-dashboard: each trained trial uploads its config, its MACs per
-stage and operator and its learning curve to an Optuna artifact store (a folder, default
-``reports/artifacts``, that ``cspsearch dashboard`` serves with the study).
+stage and operator, its learning curve and (unless ``--no-keep-weights``) its final weights
+(``trialN_weights.pt``, the last seed's state dict, which ``cspsearch export --onnx`` exports)
+to an Optuna artifact store (a folder, default ``reports/artifacts``, that ``cspsearch
+dashboard`` serves with the study).
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ def artifact_store(folder: str | Path | None = None) -> Any:
     return FileSystemArtifactStore(str(path))
 
 
-def upload_trial_artifacts(trial: optuna.Trial, attrs: dict[str, Any], store: Any) -> None:
-    """Upload config.json, macs.json and learning_curve.csv of one trial."""
+WEIGHTS = "weights.pt"  # a trial's final weights: trial{number}_weights.pt in the store
+
+
+def upload_trial_artifacts(
+    trial: optuna.Trial, attrs: dict[str, Any], store: Any, weights: Any | None = None
+) -> None:
+    """Upload config.json, macs.json, learning_curve.csv and, given a network, weights.pt."""
     from optuna.artifacts import upload_artifact
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,6 +62,12 @@ def upload_trial_artifacts(trial: optuna.Trial, attrs: dict[str, Any], store: An
         for name, text in files.items():
             path = Path(tmp) / f"trial{trial.number}_{name}"
             path.write_text(text, encoding="utf-8")
+            upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=trial)
+        if weights is not None:
+            import torch
+
+            path = Path(tmp) / f"trial{trial.number}_{WEIGHTS}"
+            torch.save({k: v.detach().cpu() for k, v in weights.state_dict().items()}, path)
             upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=trial)
 
 

@@ -46,7 +46,7 @@ from optuna.trial import TrialState
 from cspsearch.pareto import dominates
 
 # Objectives known before training; minimised ones are the costs a rung compares.
-COSTS = ("macs", "flops", "params", "latency", "activations")
+COSTS = ("macs", "flops", "params", "latency", "latency_ort", "activations")
 # (epoch index, score) → stop?; the type of cspsearch.training.loop.EpochCallback (no torch here)
 EpochCallback = Callable[[int, float], bool | None]
 

@@ -66,6 +66,7 @@ class RunOptions:
     trials_per_device: int = 1  # concurrent trials (worker processes) per GPU, or on the CPU
     gradients: bool = False  # record gradient duplication per stage (measure/gradients.py)
     cuda_graphs: bool = True  # on CUDA, each training step as one CUDA graph (training/graphs.py)
+    keep_weights: bool = True  # each trained trial's final weights go with its artifacts
 
 
 def graphs_used(options: RunOptions) -> bool:
@@ -229,6 +230,7 @@ def run_trials(
             early_stop=EarlyStop() if options.early_stop else None,
             gradients=options.gradients,
             cuda_graphs=options.cuda_graphs,
+            keep_weights=options.keep_weights,
         )
         timeout = options.timeout or space.timeout
         if is_queued(study.user_attrs):  # an ablation's cells: claimed, never sampled

@@ -26,6 +26,7 @@ import torch
 
 from cspsearch.errors import CspSearchError
 from cspsearch.measure.gradients import duplication_attrs
+from cspsearch.measure.onnx import measure_ort
 from cspsearch.space.configs import TrainConfig
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.training.device import pick_device
@@ -46,6 +47,7 @@ from cspsearch.trials.recovery import sweep_stale
 from cspsearch.trials.results import COPIED
 from cspsearch.trials.results import summarise
 from cspsearch.trials.rules import check_run
+from cspsearch.trials.rules import needs_ort
 
 
 class Objective:
@@ -61,6 +63,7 @@ class Objective:
         early_stop: EarlyStop | None = None,
         gradients: bool = False,
         cuda_graphs: bool = True,
+        keep_weights: bool = True,
     ) -> None:
         check_run(space, early_stop is not None)  # e.g. no early stopping for detectors yet
         self.space = space
@@ -72,13 +75,20 @@ class Objective:
         self.on_epoch = on_epoch  # (trial number, epoch, epochs, score), for progress
         self.gradients = gradients  # gradient duplication of the last seed's trained network
         self.cuda_graphs = cuda_graphs  # on CUDA, each step as one graph (training/graphs.py)
+        self.keep_weights = keep_weights  # the last seed's final weights go with the artifacts
+        self.trained: torch.nn.Module | None = None  # the last trained network, for its weights
         # Architecture key → MACs, params and latency: counted and timed once per
         # architecture, whichever trial meets it first.
         self.measured: dict[Hashable, dict[str, Any]] = {}
         # Latency is timed only when an objective or budget names it (timing is noisy and
         # cost ~5% of a small trial); reports leave its column out otherwise.
         costs = (*space.objectives, *space.budget)
-        self.latency = any(name.startswith("latency") for name in costs)
+        self.latency = any(name in ("latency", "latency_b32") for name in costs)
+        # latency_ort (ONNX Runtime, CPU): when an objective or budget names it or the space
+        # has a measure: section (cspsearch/measure/onnx.py).
+        self.ort = needs_ort(space)
+        self.ort_scored = "latency_ort" in costs  # a trial without it cannot be scored
+        self.ort_threads = int(space.measure.get("ort_threads", 1))
         self.software = versions()
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
@@ -126,7 +136,9 @@ class Objective:
         attrs["trial_time_s"] = time.perf_counter() - start
         set_user_attrs(trial, attrs)  # one storage statement, not one commit per attribute
         if self.artifacts is not None and attrs.get("trained") and "duplicate_of" not in attrs:
-            upload_trial_artifacts(trial, attrs, self.artifacts)
+            weights = self.trained if self.keep_weights else None
+            upload_trial_artifacts(trial, attrs, self.artifacts, weights)
+        self.trained = None
         return attrs
 
     def _evaluate(
@@ -142,8 +154,11 @@ class Objective:
         torch.manual_seed(cfg.seed)  # model initialisation
         model = arch.build()
         if arch.key not in self.measured:  # the untrained network is timed as well
-            self.measured[arch.key] = self.task.measure(model, arch, self.device, self.latency)
+            self.measured[arch.key] = self._measure(model, arch)
         out = dict(self.measured[arch.key])
+        if self.ort_scored and "latency_ort" not in out:  # recorded; the study goes on
+            trial.set_user_attr("latency_ort_missing", out["latency_ort_missing"])
+            raise CspSearchError(f"latency_ort missing: {out['latency_ort_missing']}")
         over = self._constrain(trial, {**attrs, **out})
         if over:
             return {**out, "trained": False, "infeasible": over}
@@ -163,10 +178,19 @@ class Objective:
             runs.append((seed_cfg.seed, result))
         out.update(summarise(runs, self.task))
         out.update(graph_attrs([r for _, r in runs], self.device))  # ran graphed, or why not
+        self.trained = model
         if self.gradients:  # on the last seed's trained network (cspsearch/measure/gradients.py)
             ctx = partial(autocast, self.device, cfg.precision)
             out.update(duplication_attrs(model, hooks, seed_cfg, ctx))
         return {**out, **(stopper.attrs() if stopper is not None else {})}
+
+    def _measure(self, model: torch.nn.Module, arch: Arch) -> dict[str, Any]:
+        """MACs, parameters and latencies of the untrained network: the task's figures, then
+        ONNX Runtime's on the CPU whatever the trial's device (when the space asks for it)."""
+        out = self.task.measure(model, arch, self.device, self.latency)
+        if self.ort:
+            out.update(measure_ort(model, arch.input_size, arch.in_chans, self.ort_threads))
+        return out
 
     def _duplicate(self, trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:
         """An earlier complete trial of this study with the same configuration, if any. A trial

@@ -181,6 +181,7 @@ def worker_args(name: str, storage: str, seed: int | None, options: Any) -> list
             args += [flag, str(value)]
     args += ["--gradients"] if options.gradients else []
     args += [] if getattr(options, "cuda_graphs", True) else ["--no-cuda-graphs"]
+    args += [] if options.keep_weights else ["--no-keep-weights"]
     return args + (["--early-stop"] if options.early_stop else [])
 
 

@@ -1,0 +1,267 @@
+"""Deployment figures (docs/deploying.md): the presets in eager PyTorch and in ONNX Runtime, and
+the three targets of latency_ort on a csp_yolo study.
+
+    python benchmarks/deploy.py presets [--out benchmarks/results/deploy_presets.json]
+    python benchmarks/deploy.py exporters [--out benchmarks/results/deploy_exporters.json]
+    python benchmarks/deploy.py study --storage URL --study NAME
+        [--out benchmarks/results/deploy_study.json]
+
+``presets``: params, MACs (fvcore), eager latency (batch 1, median, torch's default threads)
+and latency_ort at 1 and 2 threads of the ten YOLO presets and the CSPNet presets, fresh
+weights, each exported once and checked against PyTorch.
+``exporters``: torch.onnx.export with TorchScript's exporter (dynamo=False) against the dynamo
+exporter on one csp_yolo network of the bundled space's size, in turn (T D T D T D), after one
+unmeasured export each (imports); seconds per export, medians and their ratio.
+``study`` (a study run with latency_ort, e.g. ``cspsearch run --space
+benchmarks/csp_yolo_ort.yaml``): (1) the wall time of ``cspsearch export --onnx`` on six of
+its trained architectures, three runs, median (target ≤ 30 s); (2) per trial, the time
+latency_ort took over the rest of the trial, median (target ≤ 5%); (3) five architectures
+measured twice in turn (A B C D E A B C D E), the ratio of each pair (target within 5%);
+(4) ρ(MACs, latency_ort) per block and over all, and the largest rank gaps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import torch
+
+from cspsearch.measure.macs import count_macs
+from cspsearch.measure.onnx import export_onnx
+from cspsearch.measure.onnx import measure_ort
+from cspsearch.measure.onnx import session
+from cspsearch.measure.onnx import time_session
+from cspsearch.measure.onnx import verify
+from cspsearch.models import build_model
+from cspsearch.models.presets import PRESETS
+from cspsearch.report.collect import collect
+from cspsearch.report.deploy import measured
+from cspsearch.report.deploy import rank_gaps
+from cspsearch.report.deploy import rhos
+from cspsearch.trials.deploy import build_trial
+
+YOLO = [k for k, (cfg, _) in PRESETS.items() if cfg.family == "csp_yolo"]
+CSPNET = ["cspresnet50", "cspresnext50", "cspdarknet53", "csppeleenet"]
+
+
+def machine() -> dict[str, str]:
+    model = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")), platform.processor(),
+    )  # fmt: skip
+    import onnxruntime
+
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": model,
+        "cores": str(torch.get_num_threads()),
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "load_average": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+    }
+
+
+@torch.no_grad()
+def eager_ms(model: torch.nn.Module, size: int, repeats: int = 7, budget_s: float = 3.0) -> float:
+    """Batch-1 eager latency as measure/latency.py times it (one warm-up, ≤ 7 runs, ≥ 3)."""
+    x = torch.zeros(1, 3, size, size)
+    model.eval()(x)
+    times: list[float] = []
+    while len(times) < repeats and (len(times) < 3 or sum(times) < 1000 * budget_s):
+        start = time.perf_counter()
+        model(x)
+        times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def presets(out: Path) -> None:
+    rows = []
+    for name in [*YOLO, *CSPNET]:
+        cfg, size = PRESETS[name]
+        torch.manual_seed(0)
+        model = build_model(cfg).eval()
+        macs = count_macs(model, size, 3)
+        start = time.perf_counter()
+        data, exporter = export_onnx(model, size, 3)
+        export_s = time.perf_counter() - start
+        check = verify(session(data), model, size, 3)
+        row = {
+            "name": name,
+            "input_size": size,
+            "params": macs.params,
+            "macs": macs.macs,
+            "eager_ms": eager_ms(model, size),
+            "latency_ort_1t": time_session(session(data, 1), size, 3),
+            "latency_ort_2t": time_session(session(data, 2), size, 3),
+            "max_abs_diff": check["max_abs_diff"],
+            "ok": check["ok"],
+            "export_s": export_s,
+            "exporter": exporter,
+        }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    write(out, {"machine": machine(), "presets": rows}, presets_md(rows))
+
+
+def presets_md(rows: list[dict]) -> str:
+    lines = [
+        "| network | input | params | MACs | eager ms | latency_ort 1 thread | 2 threads "
+        "| eager / ORT (1 t) | max diff | export s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {r['input_size']} | {r['params'] / 1e6:.2f} M "
+            f"| {r['macs'] / 1e9:.3f} G | {r['eager_ms']:.1f} | {r['latency_ort_1t']:.1f} "
+            f"| {r['latency_ort_2t']:.1f} | {r['eager_ms'] / r['latency_ort_1t']:.2f} "
+            f"| {r['max_abs_diff']:.0e} | {r['export_s']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def exporters(out: Path, rounds: int = 3) -> None:
+    import io
+    import logging
+    import warnings
+
+    from cspsearch.space.configs import ModelConfig
+
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    cfg = ModelConfig(
+        family="csp_yolo", num_stages=3, stem_width=16, stride=(1, 2, 2), out_chs=48, depth=2,
+        block=("c2f", "c3k2", "gelan"), down_growth=True, tail="sppf", activation="silu",
+    )  # fmt: skip
+    model, x = build_model(cfg).eval(), torch.zeros(1, 1, 16, 16)
+
+    def once(dynamo: bool) -> float:
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if dynamo:
+                torch.onnx.export(
+                    model,
+                    (x,),
+                    input_names=["input"],
+                    dynamo=True,
+                    dynamic_shapes=({0: torch.export.Dim("batch")},),
+                    verbose=False,
+                )
+            else:
+                torch.onnx.export(
+                    model,
+                    (x,),
+                    io.BytesIO(),
+                    input_names=["input"],
+                    dynamo=False,
+                    dynamic_axes={"input": {0: "batch"}},
+                    opset_version=17,
+                )
+        return time.perf_counter() - start  # fmt: skip
+
+    once(False), once(True)  # imports and first-call set-up, not measured
+    runs = {"torchscript": [], "dynamo": []}
+    for _ in range(rounds):
+        runs["torchscript"].append(once(False))
+        runs["dynamo"].append(once(True))
+    medians = {k: statistics.median(v) for k, v in runs.items()}
+    result = {"machine": machine(), "runs_s": runs, "median_s": medians,
+              "dynamo_over_torchscript": medians["dynamo"] / medians["torchscript"]}  # fmt: skip
+    write(out, result, json.dumps(result, indent=1))
+
+
+def study_figures(storage: str, name: str, artifacts: Path, out: Path) -> None:
+    study = optuna.load_study(study_name=name, storage=storage)
+    trained = [
+        t for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+        if t.user_attrs.get("trained") and "duplicate_of" not in t.user_attrs
+    ]  # fmt: skip
+    six = [t.number for t in trained[:6]]
+    export_runs = []
+    for _ in range(3):
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = ["cspsearch", "export", name, "--storage", storage, "--onnx", tmp,
+                   "--trials", ",".join(map(str, six)), "--artifacts", str(artifacts)]  # fmt: skip
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            export_runs.append(time.perf_counter() - start)
+    measured_trials = [t for t in study.trials if "ort_time_s" in t.user_attrs]
+    overhead = [
+        t.user_attrs["ort_time_s"] / (t.user_attrs["trial_time_s"] - t.user_attrs["ort_time_s"])
+        for t in measured_trials
+    ]
+    repeat = repeatability([t for t in trained[:5]])
+    data = collect(storage, name, importances=False)
+    rows = measured(data)
+    result = {
+        "machine": machine(),
+        "study": name,
+        "export_front": {"trials": six, "runs_s": export_runs,
+                         "median_s": statistics.median(export_runs), "target_s": 30},
+        "latency_ort_overhead": {
+            "trials": len(overhead), "median": statistics.median(overhead),
+            "max": max(overhead), "target": 0.05,
+            "ort_time_s_median": statistics.median(
+                t.user_attrs["ort_time_s"] for t in measured_trials),
+            "trial_time_s_median": statistics.median(
+                t.user_attrs["trial_time_s"] for t in measured_trials),
+        },
+        "repeatability": repeat,
+        "rho": [r._asdict() for r in rhos(rows)],
+        "rank_gaps": [
+            {"trial": r.number, "block": r.params.get("block"), "macs": r.macs,
+             "latency_ort": r.latency_ort_ms, "macs_rank": m, "latency_rank": k}
+            for r, m, k in rank_gaps(rows, 8)
+        ],
+    }  # fmt: skip
+    write(out, result, json.dumps(result, indent=1))
+
+
+def repeatability(trials: list[optuna.trial.FrozenTrial]) -> list[dict]:
+    """Each architecture measured twice, in turn, by the trial's own measurement."""
+    models = [build_trial(t) for t in trials]
+    first = [measure_ort(m, s, c, 1)["latency_ort"] for m, s, c in models]
+    second = [measure_ort(m, s, c, 1)["latency_ort"] for m, s, c in models]
+    return [
+        {"trial": t.number, "first_ms": a, "second_ms": b, "ratio": b / a}
+        for t, a, b in zip(trials, first, second)
+    ]
+
+
+def write(out: Path, result: dict, markdown: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    out.with_suffix(".md").write_text(markdown, encoding="utf-8")
+    print(out, file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["presets", "exporters", "study"])
+    parser.add_argument("--storage", default="sqlite:///reports/cspsearch.db")
+    parser.add_argument("--study", default="csp_yolo_ort-seed0")
+    parser.add_argument("--artifacts", type=Path, default=Path("reports/artifacts"))
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    results = Path("benchmarks/results")
+    if args.what == "presets":
+        presets(args.out or results / "deploy_presets.json")
+    elif args.what == "exporters":
+        exporters(args.out or results / "deploy_exporters.json")
+    else:
+        out = args.out or results / "deploy_study.json"
+        study_figures(args.storage, args.study, args.artifacts, out)
+
+
+if __name__ == "__main__":
+    main()

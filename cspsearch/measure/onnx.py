@@ -1,0 +1,149 @@
+"""A network in ONNX Runtime: export with a dynamic batch dimension, a check of ONNX Runtime's
+output against PyTorch's, and ``latency_ort`` (ms at batch 1 on the CPU execution provider).
+
+Needs the ``deploy`` extra (onnx, onnxruntime, onnxscript); callers check it first with
+``cspsearch.errors.require_deploy`` (one line naming the pip command). The exporter is
+TorchScript's (``dynamo=False``): on the 2-core CPU it exported a small csp_yolo network in
+0.8 s against 11.7 s with ``dynamo=True`` (docs/deploying.md), which a trial cannot pay.
+``cspsearch export --onnx`` tries the dynamo exporter where TorchScript's fails. A detector
+exports its raw head outputs (one tensor per pyramid level, before decoding and NMS).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import statistics
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+TOLERANCE = 1e-4  # max |ORT − PyTorch| per output element, × max(1, max |PyTorch output|)
+CHECK_BATCH = 2  # the check runs at another batch size than the export: the batch is dynamic
+
+
+def export_onnx(
+    model: nn.Module, input_size: int, in_chans: int, fallback: bool = True
+) -> tuple[bytes, str]:
+    """``model`` (on the CPU, eval mode) as ONNX bytes with a dynamic batch, and the exporter
+    used; with ``fallback``, the dynamo exporter where TorchScript's fails (10+ s)."""
+    model = copy.deepcopy(model).cpu().eval()
+    x = torch.zeros(1, in_chans, input_size, input_size)
+    with torch.no_grad():
+        out = model(x)
+    single = isinstance(out, torch.Tensor)
+    names = ["output"] if single else [f"output{i}" for i in range(len(out))]
+    axes = {name: {0: "batch"} for name in ["input", *names]}
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        try:
+            torch.onnx.export(
+                model, (x,), buffer, input_names=["input"], output_names=names,
+                dynamic_axes=axes, dynamo=False, opset_version=17,
+            )  # fmt: skip
+            return buffer.getvalue(), "torchscript"
+        except Exception as first:  # noqa: BLE001 (any exporter failure: try the other)
+            if not fallback:
+                raise RuntimeError(_first_line(first)) from None
+            try:
+                program = torch.onnx.export(
+                    model, (x,), input_names=["input"], output_names=names, dynamo=True,
+                    dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False,
+                )  # fmt: skip
+                return program.model_proto.SerializeToString(), "dynamo"
+            except Exception:  # noqa: BLE001
+                raise RuntimeError(_first_line(first)) from None
+
+
+def session(onnx_model: bytes | str | Path, threads: int = 1) -> Any:
+    """An ONNX Runtime session on the CPU provider with ``threads`` intra-op threads."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only
+    source = str(onnx_model) if isinstance(onnx_model, Path) else onnx_model
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+def verify(
+    sess: Any, model: nn.Module, input_size: int, in_chans: int, seed: int = 0
+) -> dict[str, Any]:
+    """ONNX Runtime's outputs against PyTorch's (fp32, eval) on a fixed random input."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(CHECK_BATCH, in_chans, input_size, input_size, generator=generator)
+    model = copy.deepcopy(model).cpu().eval()
+    with torch.no_grad():
+        out = model(x)
+    ref = [out] if isinstance(out, torch.Tensor) else list(out)
+    got = sess.run(None, {"input": x.numpy()})
+    shapes = [list(r.shape) for r in ref]
+    same_shapes = shapes == [list(g.shape) for g in got]
+    diff = max(float(np.abs(g - r.numpy()).max()) for g, r in zip(got, ref)) if same_shapes else 0
+    scale = max(1.0, max(float(r.abs().max()) for r in ref))
+    return {
+        "ok": same_shapes and diff <= TOLERANCE * scale,
+        "max_abs_diff": diff,
+        "max_abs_output": scale,
+        "tolerance": TOLERANCE * scale,
+        "input_shape": list(x.shape),
+        "output_shapes": shapes,
+        "seed": seed,
+    }
+
+
+def time_session(sess: Any, input_size: int, in_chans: int, budget_s: float = 2.0) -> float:
+    """Median ms of one batch-1 run after warm-up: at least 10 runs and 0.2 s, at most 200 runs
+    (3 past ``budget_s``) — small networks run in tenths of a millisecond."""
+    x = {"input": np.zeros((1, in_chans, input_size, input_size), dtype=np.float32)}
+    for _ in range(3):  # warm-up: allocations, the first runs' kernel choices
+        sess.run(None, x)
+    times: list[float] = []
+    while len(times) < 200 and (len(times) < 10 or sum(times) < 200):
+        if len(times) >= 3 and sum(times) > 1000 * budget_s:
+            break
+        start = time.perf_counter()
+        sess.run(None, x)
+        times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def measure_ort(
+    model: nn.Module, input_size: int, in_chans: int, threads: int, fallback: bool = False
+) -> dict[str, Any]:
+    """``latency_ort`` and how it was got, as trial attributes; where the network does not
+    export or ONNX Runtime disagrees with PyTorch, ``latency_ort_missing`` with the reason.
+    NOTE: no dynamo fallback by default: in a trial it would cost more than the training."""
+    start = time.perf_counter()
+    try:
+        data, exporter = export_onnx(model, input_size, in_chans, fallback)
+        sess = session(data, threads)
+        check = verify(sess, model, input_size, in_chans)
+    except Exception as exc:  # noqa: BLE001 (the reason is recorded; the study goes on)
+        return {"latency_ort_missing": f"export failed: {_first_line(exc)}"}
+    if not check["ok"]:
+        return {
+            "latency_ort_missing": f"ONNX Runtime differs from PyTorch by "
+            f"{check['max_abs_diff']:.3g} (tolerance {check['tolerance']:.3g})"
+        }
+    export_s = time.perf_counter() - start
+    return {
+        "latency_ort": time_session(sess, input_size, in_chans),
+        "ort_threads": threads,
+        "ort_exporter": exporter,
+        "ort_max_abs_diff": check["max_abs_diff"],
+        "ort_export_s": export_s,  # export, session and check
+        "ort_time_s": time.perf_counter() - start,  # all of it: what a trial pays
+    }
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else 'no message'}"[:300]

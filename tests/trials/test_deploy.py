@@ -1,0 +1,136 @@
+"""latency_ort on a real tiny csp_yolo study (objective, budget, cached per architecture), the
+front exported with ``cspsearch export --onnx`` and loaded by a plain ONNX Runtime session, and
+the bad inputs: an unknown trial, a study without trained trials, the missing extra."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from cspsearch.cli import app
+from tests.conftest import write_space
+
+runner = CliRunner()
+SPACE = """
+model:
+  family: csp_yolo
+  num_stages: 2
+  stem_width: 8
+  stride: [1, 2]
+  block: {choices: [csp, c2f]}
+  out_chs: 16
+  depth: 1
+  fusion: full
+  tail: sppf
+  activation: silu
+train: {epochs: 1, batch_size: 128, precise_bn: 0}
+data: {input_size: 8}
+objectives: {val_accuracy: maximize, latency_ort: minimize}
+budget: {latency_ort: BUDGET}
+measure: {ort_threads: 1}
+study: {n_trials: 2, sampler: grid}
+"""
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Two trials (the two blocks), their weights kept as artifacts."""
+    folder = tmp_path_factory.mktemp("deploy")
+    space = write_space(folder, SPACE.replace("BUDGET", "1000"), "yolo")
+    url = f"sqlite:///{folder / 's.db'}"
+    code, _, err = _invoke(
+        "run", "--space", str(space), "--storage", url, "--artifacts", str(folder / "art"),
+        "--n-workers", "1",
+    )  # fmt: skip
+    assert code == 0, err
+    return folder, url
+
+
+@pytest.mark.slow
+def test_latency_ort_is_the_second_objective(study: tuple[Path, str]) -> None:
+    _, url = study
+    trials = optuna.load_study(study_name="yolo", storage=url).trials
+    for t in trials:
+        assert t.values[1] == t.user_attrs["latency_ort"] > 0
+        assert t.user_attrs["ort_threads"] == 1
+        assert t.constraints == {"latency_ort": pytest.approx(t.values[1] - 1000)}
+    assert {t.params["block"] for t in trials} == {"csp", "c2f"}
+
+
+@pytest.mark.slow
+def test_export_writes_files_a_plain_session_runs(study: tuple[Path, str]) -> None:
+    folder, url = study
+    out = folder / "onnx"
+    code, stdout, err = _invoke(
+        "export", "yolo", "--storage", url, "--onnx", str(out), "--artifacts", str(folder / "art")
+    )
+    assert code == 0, err
+    files = sorted(out.glob("*.onnx"))
+    assert files and len(stdout.splitlines()) == len(files)
+    for path in files:
+        check = json.loads(path.with_suffix(".json").read_text())
+        assert check["ok"] and check["weights"] == "trained" and check["outputs"] == "logits"
+        plain = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (logits,) = plain.run(None, {"input": np.zeros((5, 1, 8, 8), np.float32)})
+        assert logits.shape == (5, 10)
+    # --trials picks others; without the artifacts the weights are fresh, and it says so.
+    code, stdout, _ = _invoke("export", "yolo", "--storage", url, "--onnx", str(out),
+                              "--trials", "1,0", "--artifacts", str(folder / "none"))  # fmt: skip
+    assert code == 0 and "trial1.onnx" in stdout and "fresh (no artifact folder)" in stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--trials", "7"), "--trials: 7: no completed trial 7 in study 'yolo'"),
+        (("--trials", "a,b"), "--trials: 'a,b' must be trial numbers"),
+    ],
+)
+def test_bad_trial_numbers(study: tuple[Path, str], args: tuple[str, ...], message: str) -> None:
+    folder, url = study
+    code, _, err = _invoke("export", "yolo", "--storage", url, "--onnx", str(folder / "x"), *args)
+    assert code == 2 and err.count("\n") == 1 and message in err
+    assert not (folder / "x").exists()
+
+
+@pytest.mark.slow
+def test_an_over_budget_study_has_nothing_to_export(tmp_path: Path, storage_url: str) -> None:
+    space = write_space(tmp_path, SPACE.replace("BUDGET", "0.000001"), "tight")
+    code, _, err = _invoke("run", "--space", str(space), "--storage", storage_url,
+                           "--n-trials", "2")  # fmt: skip
+    assert code == 0, err
+    trials = optuna.load_study(study_name="tight", storage=storage_url).trials
+    assert all("latency_ort" in t.user_attrs["infeasible"] for t in trials)
+    assert not any(t.user_attrs["trained"] for t in trials)  # the budget stops training
+    code, _, err = _invoke("export", "tight", "--storage", storage_url, "--onnx", "out")
+    assert code == 2 and err.count("\n") == 1
+    assert "study 'tight' has no trained trial to export" in err and not Path("out").exists()
+
+
+def test_without_the_extra_one_line_names_it(
+    tmp_path: Path, storage_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
+    space = write_space(tmp_path, SPACE.replace("BUDGET", "1000"), "yolo")
+    for args in (
+        ("run", "--space", str(space), "--storage", storage_url),
+        ("export", "any", "--storage", storage_url, "--onnx", "out"),
+    ):
+        code, _, err = _invoke(*args)
+        assert code == 2 and err.count("\n") == 1, err
+        assert "needs the deploy extra (onnxruntime is not installed): " in err
+        assert err.rstrip().endswith('pip install "cspsearch[deploy]"')
+    assert not (tmp_path / "s.db").exists() and not Path("out").exists()
