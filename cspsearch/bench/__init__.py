@@ -5,7 +5,8 @@ study.py runs the default study against a plain Optuna script (same space, trial
 the plain script is plain.py) and splits our trials' wall time; ceiling.py bounds that ratio
 from training steps alone; speed.py times our trainer against a plain DataLoader loop per
 architecture; machine.py measures the dense GEMM peak and samples GPU utilisation; search.py
-replays samplers and the early-stopping scheme against an exhaustively evaluated grid. bf16 is
+replays samplers and the early-stopping scheme against an exhaustively evaluated grid; gpu.py
+adds the GPU figures (``n/a (no GPU)`` elsewhere). bf16 is
 measured only where the device computes it natively (elsewhere ``n/a``, with why). Every part is
 bounded in time and announced as it starts. Targets are checked in ``TARGETS``; a miss is
 reported, not hidden; table.py writes the markdown table.
@@ -35,6 +36,7 @@ from cspsearch.bench import machine
 from cspsearch.bench import search
 from cspsearch.bench import speed
 from cspsearch.bench import study
+from cspsearch.bench.gpu import gpu_figures
 from cspsearch.bench.table import markdown
 from cspsearch.classification.data import load_dataset
 from cspsearch.space.loader import load_space
@@ -153,7 +155,7 @@ def run_bench(size: BenchSize, out: Path, device: str = "auto") -> list[Path]:
         "size": asdict(size),
     }
     na = f"n/a ({result['bf16'].removeprefix('n/a: ')})"
-    steps = Steps(6 if native else 5)
+    steps = Steps(7 if native else 6)
     with steps("dense GEMM peak, " + " and ".join(precisions)):
         result["gemm_gflops"] = {
             p: machine.gemm_flops(device, p, size.gemm_size, size.gemm_seconds) / 1e9
@@ -196,6 +198,11 @@ def _speed(
     out.update(speed.summarise(rows, len(data.train_x), gemm))
     with steps(f"one step: torch's threads vs one-thread workers at once, {len(configs)} archs"):
         out.update(ceiling.measure(configs, data, device))
+    with steps("GPU figures: eager and graphed step, a csp_efm trial, the study's rate"):
+        figures = gpu_figures(device, configs, data)
+        for key, value in figures.items():  # on a CPU: n/a (no GPU) each, at once
+            console.print(f"      {key}: {value}", highlight=False)
+        out.update(figures)
     with steps("profile of one training step"):
         for p in ("fp32", "bf16"):
             ok = p in precisions

@@ -36,6 +36,13 @@ ROWS = (
         "epochs to the same hypervolume: with --early-stop ÷ without",
     ),
     ("gpu_utilisation", "mean GPU utilisation during the study (%)"),
+    ("gpu_step_eager_ms", "the bench network's training step, eager, ms (GPU only)"),
+    ("gpu_step_graphed_ms", "the same step as one CUDA graph, ms (GPU only)"),
+    ("gpu_efm_trial_s", "a default csp_efm trial's wall time, s (GPU only)"),
+    ("gpu_efm_evaluation_fraction", "its share outside optimisation steps (GPU only)"),
+    ("gpu_study_trials_per_minute", "run --space csp_densenet, 30 trials: trials a minute"),
+    ("gpu_study_utilisation", "mean GPU utilisation during that run (%)"),
+    ("gpu_trials_per_device", "the trials per device that run used"),
 )
 
 

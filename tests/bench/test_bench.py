@@ -12,6 +12,8 @@ import torch
 
 from cspsearch.bench import BenchSize
 from cspsearch.bench import run_bench
+from cspsearch.bench.gpu import KEYS as GPU_KEYS
+from cspsearch.bench.gpu import gpu_figures
 from cspsearch.bench.machine import GpuSampler
 from cspsearch.bench.machine import gemm_flops
 from cspsearch.bench.machine import gemm_size
@@ -81,6 +83,8 @@ def test_tiny_bench_writes_every_key(tiny_space_file: Path, tmp_path: Path) -> N
     result = json.loads(out.read_text(encoding="utf-8"))
     assert [k for k in KEYS if k not in result] == []
     assert result["gpu_utilisation"] == "n/a"
+    if not torch.cuda.is_available():  # the GPU figures (issue 26), each n/a on a CPU
+        assert {k: result[k] for k in GPU_KEYS} == dict.fromkeys(GPU_KEYS, "n/a (no GPU)")
     # Each side ran twice (plain, ours, ours, plain): drift cancels, its size shows.
     assert result["plain_optuna"]["trials"] == result["our_study"]["trials"] == 2 * 2
     assert [len(result[k]["runs_wall_s"]) for k in ("plain_optuna", "our_study")] == [2, 2]
@@ -159,3 +163,8 @@ def test_plain_loop_learns_in_either_precision(precision: str) -> None:
     cfg = TrainConfig(epochs=2, batch_size=64)
     result = plain_loop(model, load_dataset(DataConfig(input_size=8)), cfg, "cpu", precision)
     assert result["val_accuracy"] > 0.5 and result["time_s"] > 0  # chance is 0.1
+
+
+def test_without_a_gpu_every_gpu_figure_is_na_at_once() -> None:
+    figures = gpu_figures("cpu", [], None)  # nothing is built, trained or waited for
+    assert figures == dict.fromkeys(GPU_KEYS, "n/a (no GPU)") and len(figures) == 7
