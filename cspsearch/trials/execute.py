@@ -25,6 +25,7 @@ from cspsearch.errors import StudyError
 from cspsearch.space.loader import space_from_dict
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.trials import progress as out
+from cspsearch.trials import rules
 from cspsearch.trials.artifacts import DEFAULT_ARTIFACTS
 from cspsearch.trials.artifacts import artifact_store
 from cspsearch.trials.queued import is_queued
@@ -39,7 +40,6 @@ from cspsearch.trials.study import open_storage
 from cspsearch.trials.study import open_study
 from cspsearch.trials.study import run_claimed
 from cspsearch.trials.study import run_study
-from cspsearch.trials.study import study_fingerprint
 from cspsearch.trials.workers import WORKER_ID
 from cspsearch.trials.workers import Claim
 from cspsearch.trials.workers import can_fork
@@ -69,13 +69,6 @@ class RunOptions:
     keep_weights: bool = True  # each trained trial's final weights go with its artifacts
 
 
-def graphs_used(options: RunOptions) -> bool:
-    """Whether this run's steps are captured as CUDA graphs (its fingerprint records it)."""
-    from cspsearch.training.device import pick_device  # torch: only where it is asked
-
-    return options.cuda_graphs and pick_device(options.device).startswith("cuda")
-
-
 def open_run(
     space: SearchSpace,
     *,
@@ -88,8 +81,7 @@ def open_run(
     the storage and create or resume study ``name``."""
     load_data(space, options.device)
     opened = open_storage(storage)  # only now is anything written
-    graphs = graphs_used(options)
-    return open_study(space, opened, name, sampler, options.early_stop, graphs), opened
+    return open_study(space, opened, name, sampler, *rules.marks(options)), opened
 
 
 def execute(
@@ -178,10 +170,7 @@ def work(
         raise StudyError(f"study {study_name!r} was not made by cspsearch run")
     space = space_from_dict(stored["space"])
     check_early_stop(study_name, stored, options.early_stop)
-    if study_fingerprint(space, options.early_stop, graphs_used(options)) != stored.get(
-        "space_fingerprint"
-    ):
-        raise StudyError(f"study {study_name!r}: its stored space does not match its fingerprint")
+    rules.check_fingerprint(study_name, stored, space, options)
     index = int(os.environ.get(WORKER_ID, "0"))
     threads = cpu_threads()
     if threads is not None:  # the workers of one machine share its cores
