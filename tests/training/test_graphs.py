@@ -151,7 +151,7 @@ def test_a_trial_records_whether_it_ran_graphed() -> None:
 def test_the_flag_reaches_workers_and_the_fingerprint(tmp_path) -> None:
     from cspsearch.space.loader import load_space
     from cspsearch.trials.execute import RunOptions
-    from cspsearch.trials.execute import graphs_used
+    from cspsearch.trials.rules import graphs_used
     from cspsearch.trials.study import study_fingerprint
     from cspsearch.trials.workers import worker_args
 
