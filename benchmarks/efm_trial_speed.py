@@ -3,7 +3,7 @@
 Runs the first trial of `cspsearch run --space csp_efm` (the same architecture in both: the
 sampler is seeded with the training seed) once with the project at an old commit (a git
 worktree, default 9b54720: pycocotools after every epoch, the loss with host syncs) and once
-with this tree (AP on the device per epoch, the static loss), alternating A B A B, one thread
+with this tree (AP on the device per epoch, the static loss), alternating A B then B A, one thread
 each, one process at a time. Each round uses its own training seed, so the AP50 pairs also show
 seed noise. Writes the train times, their ratios and both AP50s to a JSON file.
 
@@ -75,10 +75,16 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for seed in range(args.rounds):  # A B A B
-            a = run_one(old, args.epochs, seed, work, "old")
-            b = run_one(ROOT, args.epochs, seed, work, "new")
+        for seed in range(args.rounds):  # A B, then B A: a drifting load favours neither
+            if seed % 2 == 0:
+                a = run_one(old, args.epochs, seed, work, "old")
+                b = run_one(ROOT, args.epochs, seed, work, "new")
+            else:
+                b = run_one(ROOT, args.epochs, seed, work, "new")
+                a = run_one(old, args.epochs, seed, work, "old")
             assert a.pop("config_key") == b.pop("config_key"), "not the same architecture"
+            for r in (a, b):  # within one run, so a load shared by both cancels
+                r["outside_steps_per_step_s"] = r["train_time_s"] / r["step_time_s"] - 1
             rows.append({"seed": seed, "old": a, "new": b,
                          "train_time_ratio": b["train_time_s"] / a["train_time_s"]})  # fmt: skip
             print(json.dumps(rows[-1]), flush=True)
@@ -94,6 +100,11 @@ def main() -> None:
         "train_time_ratio_mean": statistics.fmean(ratios),
         "faster_by_percent": 100 * (1 - statistics.fmean(ratios)),
         "val_ap50_old_new": [(r["old"]["val_ap50"], r["new"]["val_ap50"]) for r in rows],
+        # Load-independent: evaluation + precise BN time per second of optimisation steps.
+        "outside_steps_per_step_s_old_new": [
+            (r["old"]["outside_steps_per_step_s"], r["new"]["outside_steps_per_step_s"])
+            for r in rows
+        ],
     }
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=1))

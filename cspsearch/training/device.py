@@ -3,6 +3,7 @@ produced a trial's numbers."""
 
 from __future__ import annotations
 
+import math
 import platform
 
 import torch
@@ -33,3 +34,27 @@ def versions() -> dict[str, str]:
         "fvcore": installed("fvcore"),
         "cspsearch": installed("cspsearch"),
     }
+
+
+def auto_trials_per_device(
+    cpu_cores: int,
+    gpus: int,
+    free_bytes: int,
+    trial_bytes: int,
+    busy_fraction: float,
+    memory_share: float = 0.8,
+) -> int:
+    """K concurrent trials per GPU for ``--trials-per-device auto``, from a probe of one trial.
+
+    The rule: enough trials that their kernels could keep the GPU busy (``1 / busy_fraction``
+    of one trial alone, rounded up), but never more workers than CPU cores (each launches its
+    own kernels from the host) nor more than fit in ``memory_share`` of the free GPU memory at
+    the probed peak ``trial_bytes`` each. At least 1.
+    """
+    if gpus < 1:
+        raise ValueError("auto_trials_per_device: no GPU to share")
+    busy = min(1.0, max(busy_fraction, 1e-3))
+    wanted = math.ceil(1.0 / busy)
+    by_cores = max(1, cpu_cores // gpus)
+    by_memory = max(1, int(memory_share * free_bytes // max(1, trial_bytes)))
+    return max(1, min(wanted, by_cores, by_memory))

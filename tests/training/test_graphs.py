@@ -165,3 +165,17 @@ def test_the_flag_reaches_workers_and_the_fingerprint(tmp_path) -> None:
     assert "--no-cuda-graphs" not in worker_args("s", "j.log", None, RunOptions(device="cuda"))
     space = load_space("csp_densenet")
     assert study_fingerprint(space, False, True) == study_fingerprint(space) + "+cudagraphs"
+
+
+def test_auto_trials_per_device_fills_the_gpu_within_cores_and_memory() -> None:
+    from cspsearch.training.device import auto_trials_per_device as auto
+
+    gib = 1 << 30
+    assert auto(16, 1, 100 * gib, gib, busy_fraction=0.09) == 12  # ⌈1 / 0.09⌉: fill the GPU
+    assert auto(8, 1, 100 * gib, gib, busy_fraction=0.09) == 8  # no more workers than cores
+    assert auto(16, 2, 100 * gib, gib, busy_fraction=0.09) == 8  # the cores shared by 2 GPUs
+    assert auto(16, 1, 4 * gib, gib, busy_fraction=0.09) == 3  # 80% of the free memory
+    assert auto(16, 1, 100 * gib, gib, busy_fraction=1.0) == 1  # one trial already fills it
+    assert auto(1, 1, gib // 2, gib, busy_fraction=0.0) == 1  # never below one
+    with pytest.raises(ValueError):
+        auto(16, 0, gib, gib, 0.5)
