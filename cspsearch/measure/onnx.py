@@ -3,8 +3,9 @@ output against PyTorch's, and ``latency_ort`` (ms at batch 1 on the CPU executio
 
 Needs the ``deploy`` extra (onnx, onnxruntime, onnxscript); callers check it first with
 ``cspsearch.errors.require_deploy`` (one line naming the pip command). The exporter is
-TorchScript's (``dynamo=False``): on the 2-core CPU it exported a small csp_yolo network in
-0.8 s against 11.7 s with ``dynamo=True`` (docs/deploying.md), which a trial cannot pay.
+TorchScript's (``dynamo=False``): on the 2-core CPU the dynamo exporter took 13× as long for
+a digits csp_yolo network (40.6 s against 3.1 s, benchmarks/deploy.py exporters), which a
+trial cannot pay.
 ``cspsearch export --onnx`` tries the dynamo exporter where TorchScript's fails. A detector
 exports its raw head outputs (one tensor per pyramid level, before decoding and NMS).
 """
