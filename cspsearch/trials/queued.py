@@ -96,7 +96,9 @@ def _run_one(
             state = TrialState.FAIL
         except (Exception, KeyboardInterrupt) as exc:
             state, error = TrialState.FAIL, exc
-    frozen = study.tell(trial, None if state else values, state=state)
+    # A trial another worker failed as stale meanwhile (its heartbeat starved) keeps that
+    # state: its retry is queued already, and this result is dropped.
+    frozen = study.tell(trial, None if state else values, state=state, skip_if_finished=True)
     if error is not None:
         raise error
     for callback in callbacks:

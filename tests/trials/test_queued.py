@@ -80,6 +80,19 @@ def test_a_failing_trial_is_failed_and_the_next_one_runs(tmp_path: Path) -> None
     assert study.trials[-1].state == TrialState.FAIL
 
 
+def test_a_trial_failed_as_stale_meanwhile_stays_failed(tmp_path: Path) -> None:
+    study = _study(str(tmp_path / "s.log"), 2)
+
+    def swept(trial: optuna.Trial) -> float:  # another worker's sweep fails it meanwhile
+        value = _objective(trial)
+        if trial.number == 0:
+            study_storage(study).set_trial_state_values(trial_id(trial), TrialState.FAIL)
+        return value
+
+    assert queued.run_queued(study, swept, None) == 2  # the worker goes on
+    assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE"]
+
+
 def test_a_joined_worker_stops_when_the_owner_is_done_or_gone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
