@@ -2,8 +2,9 @@
 score) against AP on the device (device_ap.py), side by side in one process, A B A B.
 
 Scores the space's first architecture on the default validation split (225 images) untrained
-and after a few epochs, one thread; both include the forward pass and decoding. Writes the
-times, their ratio and both AP50s to a JSON file.
+and after a few epochs, one thread; both include the forward pass and decoding, which is also
+timed alone, as is precise BN (run before every validation). Writes the times, the ratio and
+both AP50s to a JSON file.
 
     python benchmarks/efm_evaluation.py [--repeats 3] [--epochs 2]
 """
@@ -22,11 +23,13 @@ from pathlib import Path
 import optuna
 import torch
 
+from cspsearch.detection.task import detections
 from cspsearch.detection.task import evaluate
 from cspsearch.detection.task import evaluate_on_device
 from cspsearch.space.loader import load_space
 from cspsearch.space.loader import override_train
 from cspsearch.training.loop import fit
+from cspsearch.training.loop import precise_bn
 from cspsearch.training.task import get_task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,15 +61,18 @@ def main() -> None:
     for state in ("untrained", f"after {args.epochs} epochs"):
         if state != "untrained":
             fit(model, task.hooks(model, data, arch), replace(arch.train, precision="fp32"))
-        coco, device = [], []
-        for _ in range(args.repeats):  # A B A B
+        coco, device, forward, bn = [], [], [], []
+        for _ in range(args.repeats):  # A B A B, and the parts both share
             t, a = timed(lambda: evaluate(model, data.val))
             coco.append(t)
             t, b = timed(lambda: evaluate_on_device(model, data.val, data.num_classes))
             device.append(t)
+            forward.append(timed(lambda: detections(model, data.val))[0])
+            bn.append(timed(lambda: precise_bn(model, data.train.x[:256], "fp32"))[0])
         rows.append({
             "network": state, "pycocotools_s": coco, "device_s": device,
             "ratio_median": statistics.median(coco) / statistics.median(device),
+            "forward_and_decoding_s": forward, "precise_bn_s": bn,
             "ap50_pycocotools": a["ap50"], "ap50_device": b["ap50"],
             "ap_pycocotools": a["ap"], "ap_device": b["ap"],
         })  # fmt: skip
