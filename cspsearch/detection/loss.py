@@ -35,7 +35,7 @@ def assign_slots(
     box and ``real`` False. ``anchors``: (levels, anchors, 2)."""
     flat_targets = targets.reshape(-1, 5)
     real = flat_targets[:, 0] >= 0
-    pad = torch.tensor(_PAD_BOX, dtype=targets.dtype, device=targets.device)
+    pad = _constant(_PAD_BOX, targets.dtype, targets.device)
     boxes = torch.where(real[:, None], flat_targets, pad)
     wh = boxes[:, 3:5] - boxes[:, 1:3]
     flat = anchors.view(-1, 2)
@@ -94,27 +94,42 @@ def detection_loss(
     boxes, real, level, anchor = assign_slots(targets, anchors)
     device = targets.device
     flat = torch.cat([raw.float().flatten(1, 3) for raw in outputs], 1)
-    sizes = torch.tensor([raw.shape[2] for raw in outputs], device=device)
-    counts = torch.tensor([raw.shape[1:4].numel() for raw in outputs], device=device)
-    start = counts.cumsum(0) - counts  # where each level's part begins
+    sizes = _constant(tuple(raw.shape[2] for raw in outputs), torch.long, device)
+    counts = [raw.shape[1:4].numel() for raw in outputs]
+    starts = _constant(tuple(sum(counts[:i]) for i in range(len(counts))), torch.long, device)
     size = sizes[level][:, None]
-    stride = torch.tensor(strides, device=device, dtype=flat.dtype)[level][:, None]
+    stride = _constant(tuple(strides), flat.dtype, device)[level][:, None]
     cells, inside = neighbour_cells(boxes, stride, size)
     image = torch.arange(targets.shape[0], device=device).repeat_interleave(targets.shape[1])
     image, anchor, level3 = image.repeat(3), anchor.repeat(3), level.repeat(3)
     size3, boxes3 = size.repeat(3, 1)[:, 0], boxes.repeat(3, 1)
-    index = start[level3] + (anchor * size3 + cells[:, 1]) * size3 + cells[:, 0]
+    index = starts[level3] + (anchor * size3 + cells[:, 1]) * size3 + cells[:, 0]
     weight = (real.repeat(3) & inside).to(flat.dtype)  # (3 · slots,)
     picked = flat[image, index]  # (3 · slots, 5 + classes)
     predicted = decode(picked, anchors[level3, anchor], stride.repeat(3, 1), cells)
     iou = aligned_iou(predicted, boxes3[:, 1:5], box_loss)
     box_terms = ((1 - iou) * weight).sum()
     # A cell named twice is one positive (as assignment by indexing was): count, then cap.
-    hits = torch.zeros(flat.shape[:2], device=device, dtype=flat.dtype)
-    target_obj = hits.index_put((image, index), weight, accumulate=True).clamp(max=1.0)
+    hits = torch.zeros(flat.shape[0] * flat.shape[1], device=device, dtype=flat.dtype)
+    hits = hits.scatter_add(0, image * flat.shape[1] + index, weight).view(flat.shape[:2])
+    target_obj = hits.clamp(max=1.0)
     obj_terms = F.binary_cross_entropy_with_logits(flat[..., 4], target_obj, reduction="sum")
-    classes = F.one_hot(boxes3[:, 0].long(), flat.shape[-1] - 5).to(flat.dtype)
+    # A comparison, not one_hot: one_hot may check its input's range on the host.
+    labels = torch.arange(flat.shape[-1] - 5, device=device)
+    classes = (boxes3[:, :1].long() == labels).to(flat.dtype)
     cls = F.binary_cross_entropy_with_logits(picked[:, 5:], classes, reduction="none")
     cls_terms = (cls.sum(1) * weight).sum()
     total = WEIGHTS["box"] * box_terms + WEIGHTS["obj"] * obj_terms + WEIGHTS["cls"] * cls_terms
     return total / real.sum().clamp(min=1)  # per box: the step size does not depend on the batch
+
+
+_CONSTANTS: dict[tuple, torch.Tensor] = {}
+
+
+def _constant(values: tuple, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A small constant tensor on ``device``, made once: a tensor built from host values is a
+    host-to-device copy, which a CUDA graph capture does not allow (and which syncs)."""
+    key = (values, dtype, str(device))
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = torch.tensor(values, dtype=dtype, device=device)
+    return _CONSTANTS[key]
