@@ -122,7 +122,8 @@ def test_dashboard_serves_a_live_study(
         ]
         for trial in trained:
             names = sorted(a["filename"].split("_", 1)[1] for a in trial["artifacts"])
-            assert names == ["config.json", "learning_curve.csv", "macs.json"]
+            # run keeps each trained trial's final weights by default (--keep-weights)
+            assert names == ["config.json", "learning_curve.csv", "macs.json", "weights.pt"]
         assert {g["id"] for g in study["plotly_graph_objects"]} == {"pareto", "hypervolume"}
         # A person's view: the page renders its plots with a clean console.
         page = browse_url(f"{base}/dashboard/studies/{study_id}", tmp_path)
