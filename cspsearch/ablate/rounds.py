@@ -52,14 +52,15 @@ def run_rounds(
 
 def next_needs(data: AblationData, rule: Rule) -> dict[Key, int]:
     """The seeds each (base, variant) should have before the next look; the reference takes
-    its base's largest."""
+    its base's largest. The looks use the measured score step (``data.rule.resolution``), as
+    the printed tables do, so the seeds given match the verdicts shown."""
     assert rule.min_seeds is not None and rule.max_seeds is not None
     out: dict[Key, int] = {}
     for t in data.tables:
         rows = [v for v in t.rows if v.change is not None]
         found = sequential_table(
             [list(v.diffs) for v in rows], min_seeds=rule.min_seeds, max_seeds=rule.max_seeds,
-            margin=rule.margin, alpha=rule.alpha,
+            margin=rule.margin, alpha=rule.alpha, resolution=data.rule.resolution,
         )  # fmt: skip
         for v, row in zip(rows, found):
             out[t.base, v.variant] = needs_seeds(row, rule.min_seeds, rule.max_seeds)

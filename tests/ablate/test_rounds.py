@@ -88,6 +88,10 @@ def test_rows_stop_when_decided_and_the_reference_stays_paired(tmp_path: Path) -
     assert next_needs(data, RULE) == {
         ("trial 0", "same"): 3, ("trial 0", "noisy"): 6, ("trial 0", "none"): 6
     }  # fmt: skip
+    # The looks use the step the scores were measured in, as the printed table does: with a
+    # coarse step (20 points) the floored sd leaves "same" undecided at 3 seeds.
+    coarse = data._replace(rule=data.rule._replace(resolution=20.0))
+    assert next_needs(coarse, RULE)["trial 0", "same"] == 6
     # A re-run replays the same looks on the stored trials: nothing is queued or trained.
     again: list[list[tuple[str, int]]] = []
     queued_again: list[int] = []
