@@ -1,5 +1,6 @@
 """latency_ort on a real tiny csp_yolo study (objective, budget, cached per architecture), the
 front exported with ``cspsearch export --onnx`` and loaded by a plain ONNX Runtime session, and
+an architecture ONNX cannot express (its trial fails with the reason, the study goes on), and
 the bad inputs: an unknown trial, a study without trained trials, the missing extra."""
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import numpy as np
 import onnxruntime
 import optuna
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from cspsearch.cli import app
+from cspsearch.models.registry import FAMILIES
+from cspsearch.space.configs import ModelConfig
 from tests.conftest import write_space
 
 runner = CliRunner()
@@ -134,3 +138,43 @@ def test_without_the_extra_one_line_names_it(
         assert "needs the deploy extra (onnxruntime is not installed): " in err
         assert err.rstrip().endswith('pip install "cspsearch[deploy]"')
     assert not (tmp_path / "s.db").exists() and not Path("out").exists()
+
+
+class _Spectrum(torch.nn.Module):
+    """A complex FFT before the network: ONNX has no form for it, training has no trouble."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.fft.fft2(x).abs())
+
+
+@pytest.mark.slow
+def test_an_architecture_onnx_cannot_express_fails_its_trial_only(
+    tmp_path: Path, storage_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The c2f architecture is made unexportable (a real FFT in front of the real network):
+    its trial is recorded failed with the exporter's reason, and the csp trial completes."""
+    plain = FAMILIES["csp_yolo"]
+
+    def build(cfg: ModelConfig) -> torch.nn.Module:
+        net = plain(cfg)
+        blocks = (cfg.block,) if isinstance(cfg.block, str) else cfg.block  # or one per stage
+        return _Spectrum(net) if "c2f" in blocks else net
+
+    monkeypatch.setitem(FAMILIES, "csp_yolo", build)
+    space = write_space(tmp_path, SPACE.replace("BUDGET", "1000"), "fft")
+    code, _, err = _invoke("run", "--space", str(space), "--storage", storage_url,
+                           "--n-workers", "1")  # fmt: skip
+    assert code == 0, err
+    trials = {
+        t.params["block"]: t
+        for t in optuna.load_study(study_name="fft", storage=storage_url).trials
+    }
+    failed, done = trials["c2f"], trials["csp"]
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert failed.user_attrs["latency_ort_missing"].startswith("export failed: ")
+    assert "fft" in failed.user_attrs["latency_ort_missing"]
+    assert done.state == optuna.trial.TrialState.COMPLETE and done.values[1] > 0
