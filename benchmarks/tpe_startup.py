@@ -75,8 +75,9 @@ def main() -> None:
             "p_value": test.p_value,
             "verdict": test.verdict,
         }
+        p = "n/a" if test.p_value is None else f"{test.p_value:.3f}"  # None: no spread, n < 2
         print(f"TPE, {startup} start-up trials: {test.diff.mean:+.3f} vs random, "
-              f"p {test.p_value:.3f}: {test.verdict}")  # fmt: skip
+              f"p {p}: {test.verdict}")  # fmt: skip
     result["wall_s"] = time.perf_counter() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
