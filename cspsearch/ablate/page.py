@@ -14,6 +14,7 @@ from cspsearch.ablate.figures import gradient_figure
 from cspsearch.ablate.read import AblationData
 from cspsearch.ablate.tables import VariantStats
 from cspsearch.ablate.tables import front
+from cspsearch.ablate.text import LATENCY_NOTE
 from cspsearch.ablate.text import base_title
 from cspsearch.ablate.text import cells
 from cspsearch.ablate.text import family_text
@@ -83,6 +84,9 @@ def render(data: AblationData) -> str:
         f"{data.seeds} seed(s) per variant · {data.trials} trials ({data.failed} failed)</p>",
         f"<p class='meta'>{escape(explain.format(m=data.metric))}</p>",
         f"<p class='meta'>verdicts: {escape(data.rule.describe())}</p>",
+        f"<p class='meta'>{escape(LATENCY_NOTE.format(ref=data.reference))}</p>"
+        if data.has_latency_ort
+        else "",
         "<h2>Effect against MACs</h2>",
         _figure(change_figure(data), True),
     ]

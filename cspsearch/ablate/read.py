@@ -51,12 +51,15 @@ class AblationData(NamedTuple):
         return any(v.gradient is not None for t in self.tables for v in t.rows)
 
     @property
+    def has_latency_ort(self) -> bool:
+        """The trials measured latency_ort (ONNX Runtime): its columns are shown."""
+        return any(v.latency_ort is not None for t in self.tables for v in t.rows)
+
+    @property
     def gradient_compared(self) -> bool:
         """Some variant besides the reference recorded gradient duplication (a figure of the
         reference's bar alone would compare nothing)."""
-        return any(
-            v.gradient is not None and not v.reference for t in self.tables for v in t.rows
-        )
+        return any(v.gradient is not None and not v.reference for t in self.tables for v in t.rows)
 
 
 def is_ablation(storage: optuna.storages.BaseStorage | str, study_name: str) -> bool:
@@ -147,6 +150,7 @@ def _row(t: optuna.trial.FrozenTrial, score: str) -> SeedRow | None:
         gradient=None if grad is None else float(grad),
         family=str(model.get("family", "")),
         conv_macs=a.get("macs_by_operator", {}).get("conv"),
+        latency_ort=None if a.get("latency_ort") is None else float(a["latency_ort"]),
         block="/".join(dict.fromkeys(model.get("block", [])))
         if model.get("family") == "csp_yolo"
         else "",

@@ -3,7 +3,8 @@ STUDY-ablation --json FILE``), for notebooks and CI: one row per base and varian
 pooled rows (base ``pooled``). Units as in the printed table: changes in percent, scores and
 their differences in points (the score × 100). A score's interval is 95% over seeds; a
 difference's is the one its verdict was read from (``interval_level``, ``interval_kind``), and
-every field of the verdict comes from the row's one ``stats.Decision``.
+every field of the verdict comes from the row's one ``stats.Decision``. ``latency_ort_ms`` and
+``latency_ort_change_pct`` are there only when the trials measured latency_ort.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ def json_rows(data: AblationData) -> list[dict[str, Any]]:
     if len(data.tables) > 1:
         out += [_row(data, POOLED, v) for v in data.pooled]
     return out
+
+
+def _latency(data: AblationData, v: VariantStats) -> dict[str, Any]:
+    """latency_ort's fields, only when the trials measured it (older rows keep their keys)."""
+    if not data.has_latency_ort:
+        return {}
+    return {"latency_ort_ms": v.latency_ort, "latency_ort_change_pct": v.latency_change}
 
 
 def write_json(data: AblationData, path: str | Path) -> Path:
@@ -63,6 +71,7 @@ def _row(data: AblationData, base: str, v: VariantStats) -> dict[str, Any]:
         "reference": v.variant == data.reference,
         "macs_change_pct": v.macs_change,
         "params_change_pct": v.params_change,
+        **_latency(data, v),
         "score_pp": _points(v.score.mean),
         "score_low_pp": _points(v.score.low),
         "score_high_pp": _points(v.score.high),

@@ -8,13 +8,15 @@ Per base and variant: MACs and parameters change against the reference (``none``
 a detector, the base's own block for ``--block``) in percent, the score's mean over seeds with
 its 95% interval, the score change against the reference paired by seed with the interval of
 its verdict's test and the verdict (both from the row's Decision), and the mean gradient
-duplication when the trials recorded it. A PeleeNet-like base (family csp_peleenet) shows the
-paper's compute and top-1 change beside ours (cspsearch/space/paper.py).
+duplication when recorded, and latency_ort (median ms) with its change when measured. A
+PeleeNet-like base (csp_peleenet) shows the paper's compute and top-1 change beside ours.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Sequence
+from statistics import median
 from typing import NamedTuple
 
 from cspsearch.pareto import pareto_mask
@@ -42,6 +44,7 @@ class SeedRow(NamedTuple):
     family: str = ""
     conv_macs: int | None = None  # fvcore's convolution MACs (the paper's BFLOPs / 2)
     block: str = ""  # the stages' block(s) of a csp_yolo network, e.g. "c2f"
+    latency_ort: float | None = None  # ms, ONNX Runtime at batch 1, once per architecture
 
 
 class VariantStats(NamedTuple):
@@ -55,6 +58,8 @@ class VariantStats(NamedTuple):
     conv_change: float | None = None  # convolution MACs change, as the paper counts compute
     diffs: tuple[float, ...] = ()  # variant − reference in points, one per paired seed, in order
     decision: Decision | None = None  # verdict, interval, tests (decide_rows); None: reference
+    latency_ort: float | None = None  # ms: median over the variant's trials, when measured
+    latency_change: float | None = None  # percent against the reference's latency_ort
 
     @property
     def change(self) -> Decision | None:
@@ -130,6 +135,8 @@ def base_table(
                 paper=_paper(v) if family == "csp_peleenet" else None,
                 conv_change=_change(first.conv_macs, ref.conv_macs if ref else None),
                 diffs=() if v == reference else diffs,
+                latency_ort=_latency(runs.values()),
+                latency_change=_change(_latency(runs.values()), _latency(refs.values())),
             )
         )
     own = next((r.block for r in rows if r.variant == reference), "")
@@ -139,12 +146,13 @@ def base_table(
 def pooled(
     rows: Sequence[SeedRow], variants: Sequence[str], reference: str = "none"
 ) -> list[VariantStats]:
-    """Each variant against the reference over every (base, seed) pair; MACs change averaged."""
+    """Each variant against the reference over every (base, seed) pair; MACs and latency_ort
+    changes averaged over the bases, latency_ort the median of the variant's trials."""
     bases = sorted({r.base for r in rows})
     grouped = {b: _by_variant([r for r in rows if r.base == b]) for b in bases}
     out = []
     for v in variants:
-        a, b, macs, params, grads = [], [], [], [], []
+        a, b, macs, params, grads, lat, ms = [], [], [], [], [], [], []
         for by in grouped.values():
             refs, runs = by.get(reference, {}), by.get(v, {})
             for s in sorted(set(refs) & set(runs)):
@@ -154,6 +162,8 @@ def pooled(
                 ref, first = next(iter(refs.values())), next(iter(runs.values()))
                 macs.append(_change(first.macs, ref.macs))
                 params.append(_change(first.params, ref.params))
+                lat.append(_change(_latency(runs.values()), _latency(refs.values())))
+            ms += runs.values()
             grads += [r.gradient for r in runs.values() if r.gradient is not None]
         if not b:
             continue
@@ -167,6 +177,8 @@ def pooled(
                 gradient=interval(grads) if grads else None,
                 paper=None,
                 diffs=() if v == reference else tuple(100 * (y - x) for x, y in zip(a, b)),
+                latency_ort=_latency(ms),
+                latency_change=_mean(lat),
             )
         )
     return decide_rows(out, Rule())
@@ -219,6 +231,12 @@ def _change(value: float | None, reference: float | None) -> float | None:
 def _mean(values: Sequence[float | None]) -> float | None:
     kept = [v for v in values if v is not None]
     return sum(kept) / len(kept) if kept else None
+
+
+def _latency(rows: Iterable[SeedRow]) -> float | None:
+    """The median latency_ort of ``rows`` (one base's seeds of a variant: one architecture)."""
+    kept = [r.latency_ort for r in rows if r.latency_ort is not None]
+    return median(kept) if kept else None
 
 
 def _paper(variant: str) -> tuple[float, float] | None:

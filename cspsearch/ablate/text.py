@@ -16,6 +16,17 @@ def pct(value: float | None) -> str:
     return "–" if value is None else f"{value:+.1f}%"
 
 
+LATENCY_NOTE = (
+    "latency_ort: ms at batch 1 in ONNX Runtime (CPU), measured once per architecture before "
+    "training, the median of the variant's trials; its change against {ref} in percent"
+)
+
+
+def ms_text(value: float | None) -> str:
+    """A latency in milliseconds, e.g. ``1.234``."""
+    return "–" if value is None else f"{value:.3f}"
+
+
 def score_text(i: Interval) -> str:
     """A score (0–1) as percent with its interval, clipped to 0–100: ``84.2 [80.1, 88.3]``."""
     if i.low is None or i.high is None:
@@ -49,7 +60,10 @@ def head(data: AblationData, paper: bool) -> list[str]:
     """Column titles (text and HTML alike)."""
     m = data.metric
     ref = data.reference
-    cols = ["variant", "MACs", "params", f"{m} % (95% CI)", f"Δ {m} pp vs {ref}, by seed"]
+    cols = ["variant", "MACs", "params"]
+    if data.has_latency_ort:  # NOTE: older studies and spaces without measure: ort have none
+        cols += ["latency_ort ms", f"latency_ort vs {ref}"]
+    cols += [f"{m} % (95% CI)", f"Δ {m} pp vs {ref}, by seed"]
     margin = f"±{data.rule.margin:g} pp" if data.rule.margin else "no margin"
     cols += ["CI level", f"verdict ({margin}, Bonferroni)", "pairs"]
     if data.has_gradient:
@@ -62,8 +76,10 @@ def head(data: AblationData, paper: bool) -> list[str]:
 def cells(data: AblationData, v: VariantStats, paper: bool) -> list[str]:
     """One row's cells as text."""
     pairs = str(v.change.diff.n) if v.change is not None else "–"
-    out = [v.variant, pct(v.macs_change), pct(v.params_change), score_text(v.score)]
-    out += [change_text(v), level_text(v), v.verdict, pairs]
+    out = [v.variant, pct(v.macs_change), pct(v.params_change)]
+    if data.has_latency_ort:
+        out += [ms_text(v.latency_ort), pct(v.latency_change)]
+    out += [score_text(v.score), change_text(v), level_text(v), v.verdict, pairs]
     if data.has_gradient:
         out.append(gradient_text(v.gradient))
     if paper:
@@ -101,6 +117,8 @@ def format_study(data: AblationData) -> str:
         f"change against {data.reference}",
         f"verdicts: {data.rule.describe()} (docs/verdicts.md)",
     ]
+    if data.has_latency_ort:
+        lines.append(LATENCY_NOTE.format(ref=data.reference))
     for t in data.tables:
         paper = any(v.paper is not None for v in t.rows)
         lines += ["", f"base {base_title(t)}: {family_text(t.rows)}"]
@@ -117,7 +135,8 @@ def format_study(data: AblationData) -> str:
 
 def pooled_title(data: AblationData) -> str:
     """The pooled table's title, and for a ``--seeds auto`` study what its error rate covers."""
-    title = "pooled over the bases (pairs: base × seed; MACs change: mean of bases)"
+    changes = "MACs and latency_ort changes" if data.has_latency_ort else "MACs change"
+    title = f"pooled over the bases (pairs: base × seed; {changes}: mean of bases)"
     if data.rule.min_seeds is None:
         return title
     return (
