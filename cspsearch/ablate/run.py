@@ -35,6 +35,7 @@ from cspsearch.trials.execute import RunOptions
 from cspsearch.trials.execute import choose_workers
 from cspsearch.trials.execute import execute
 from cspsearch.trials.execute import open_run
+from cspsearch.trials.per_device import resolve as resolve_trials_per_device
 from cspsearch.trials.queued import Owner
 from cspsearch.trials.queued import settle
 from cspsearch.trials.run import Outcome
@@ -109,10 +110,13 @@ def ablate(
     if n_workers is not None:
         check_storage(storage, n_workers)
     choose_workers(n_workers, options, 1)  # conflicting worker options: before anything
+    options, per_device = resolve_trials_per_device(options, space, n_workers)
     sampler = make_sampler("random", None, space)
     study, opened = open_run(space, storage=storage, name=name, sampler=sampler, options=options)
     earlier = study.user_attrs.get("ablation", {}).get("bases", {})  # e.g. a smaller --top
     study.set_user_attr("ablation", _description(source, bases, grid, earlier, rule))
+    if progress:
+        out.console.print(per_device, highlight=False)
 
     def run_cells(cells: list[Cell], note: str) -> list[int]:
         owner.next_round()

@@ -41,8 +41,10 @@ def ablate(
     n_workers: int | None = typer.Option(
         None, min=1, help="Worker processes (default: one per core on a CPU, 1 on a GPU)."
     ),
-    trials_per_device: int = typer.Option(
-        1, min=1, help="K concurrent trials (worker processes) per GPU, or on the CPU."
+    trials_per_device: str = typer.Option(
+        "auto",
+        help="K concurrent trials (worker processes) per GPU, or on the CPU; auto: on CUDA "
+        "from a probe of one trial, elsewhere as --n-workers decides (docs/speed.md).",
     ),
     cuda_graphs: bool = typer.Option(
         True, help="On CUDA, each training step as one captured CUDA graph (off: eager steps)."
@@ -80,6 +82,7 @@ def ablate(
         from cspsearch.report import report_path
         from cspsearch.trials import progress as console
         from cspsearch.trials.execute import RunOptions
+        from cspsearch.trials.per_device import parse_trials_per_device
         from cspsearch.trials.study import open_storage
         from cspsearch.trials.workers import check_storage
 
@@ -96,7 +99,7 @@ def ablate(
             device=device,
             artifacts=artifacts,
             trial_timeout=trial_timeout,
-            trials_per_device=trials_per_device,
+            trials_per_device=parse_trials_per_device(trials_per_device),
             gradients=gradients,
             cuda_graphs=cuda_graphs,
         )

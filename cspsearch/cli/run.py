@@ -52,8 +52,10 @@ def run(
     early_stop: bool = typer.Option(
         False, "--early-stop", help="Stop trials dominated at epochs 1, 2, 4, … (halving)."
     ),
-    trials_per_device: int = typer.Option(
-        1, min=1, help="K concurrent trials (worker processes) per GPU, or on the CPU."
+    trials_per_device: str = typer.Option(
+        "auto",
+        help="K concurrent trials (worker processes) per GPU, or on the CPU; auto: on CUDA "
+        "from a probe of one trial, elsewhere as --n-workers decides (docs/speed.md).",
     ),
     cuda_graphs: bool = typer.Option(
         True, help="On CUDA, each training step as one captured CUDA graph (off: eager steps)."
@@ -69,6 +71,7 @@ def run(
     with user_errors():
         from cspsearch.report.dashboard import publish_figures
         from cspsearch.trials import progress as out
+        from cspsearch.trials.per_device import parse_trials_per_device
         from cspsearch.trials.run import RunOptions
         from cspsearch.trials.run import run_search
 
@@ -84,7 +87,7 @@ def run(
             timeout=timeout,
             trial_timeout=trial_timeout,
             early_stop=early_stop,
-            trials_per_device=trials_per_device,
+            trials_per_device=parse_trials_per_device(trials_per_device),
             gradients=gradients,
             cuda_graphs=cuda_graphs,
             keep_weights=keep_weights,

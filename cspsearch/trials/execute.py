@@ -63,7 +63,8 @@ class RunOptions:
     timeout: float | None = None  # seconds for the whole run
     trial_timeout: float | None = None  # seconds per trial
     early_stop: bool = False  # successive halving over Pareto dominance (early_stop.py)
-    trials_per_device: int = 1  # concurrent trials (worker processes) per GPU, or on the CPU
+    # concurrent trials (worker processes) per GPU, or on the CPU; "auto": per_device.py
+    trials_per_device: int | str = "auto"
     gradients: bool = False  # record gradient duplication per stage (measure/gradients.py)
     cuda_graphs: bool = True  # on CUDA, each training step as one CUDA graph (training/graphs.py)
     keep_weights: bool = True  # each trained trial's final weights go with its artifacts

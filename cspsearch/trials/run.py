@@ -26,6 +26,7 @@ from cspsearch.trials.execute import choose_workers
 from cspsearch.trials.execute import execute
 from cspsearch.trials.execute import open_run
 from cspsearch.trials.execute import work
+from cspsearch.trials.per_device import resolve as resolve_trials_per_device
 from cspsearch.trials.recovery import counted_trials
 from cspsearch.trials.rules import check_run
 from cspsearch.trials.samplers import make_sampler
@@ -102,6 +103,7 @@ def run_search(
         overrides = {**overrides, "data": data.partition(":")[0]}
     name = study_name or default_study_name(space.name, overrides, options.early_stop)
     check_run(space, options.early_stop)
+    options, per_device = resolve_trials_per_device(options, space, n_workers)
     planned = choose_workers(n_workers, options, 1 << 30)
     total = n_trials or space.n_trials
     # The sampler of a parallel study lies about running trials (samplers.py); it may refuse.
@@ -112,6 +114,7 @@ def run_search(
         study.enqueue_trial(space.baseline_params())  # every study gets its reference point
     todo = max(0, total - counted_trials(study))
     if progress:
+        out.console.print(per_device, highlight=False)
         out.console.print(
             f"study {name}: {todo} trial(s) to run ({total} wanted, {total - todo} "
             f"done) · space {space.source}",

@@ -188,9 +188,10 @@ def worker_args(name: str, storage: str, seed: int | None, options: Any) -> list
 def choose_workers(n_workers: int | None, options: Any, todo: int) -> int:
     """Worker processes for ``todo`` trials: ``--n-workers``, or ``--trials-per-device`` K per
     device, else the default (one single-threaded worker per core on a CPU, 1 on a GPU).
-    ``options``: a RunOptions."""
-    if n_workers is not None or options.trials_per_device > 1:
-        return workers_for(n_workers or 1, options.trials_per_device, options.device)
+    ``options``: a RunOptions; ``auto`` trials per device not yet resolved count as 1."""
+    k = options.trials_per_device if isinstance(options.trials_per_device, int) else 1
+    if n_workers is not None or k > 1:
+        return workers_for(n_workers or 1, k, options.device)
     return default_workers(options.device, todo)
 
 
