@@ -99,7 +99,7 @@ def study_rate(device: str, n_trials: int = 30) -> dict[str, Any]:
         tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
         return {"gpu_study_trials_per_minute": f"n/a (run failed: {tail})"}
     chosen = next(
-        (ln.split(":", 1)[1].strip() for ln in done.stdout.splitlines() if "trials per" in ln),
+        (ln.split(":", 1)[1].strip() for ln in done.stderr.splitlines() if "trials per" in ln),
         "as the run chose",
     )
     return {
