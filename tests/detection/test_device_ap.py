@@ -130,7 +130,9 @@ def test_real_networks_of_every_quality_match_pycocotools(outputs) -> None:
         _close(mine, reference)
         ap50.append(reference["ap50"])
     assert len(ap50) == 8
-    assert max(ap50) > 0.3 and min(ap50) < 0.05, ap50  # the networks really differ in quality
+    # The networks really differ in quality. The trained one's AP50 depends on the CPU's
+    # kernels (0.28 to above 0.3 seen on AVX-512 and AVX2 machines): a margin below both.
+    assert max(ap50) > 0.2 and min(ap50) < 0.05, ap50
 
 
 def test_pycocotools_path_scores_what_it_always_did(data) -> None:
