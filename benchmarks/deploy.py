@@ -5,6 +5,7 @@ the three targets of latency_ort on a csp_yolo study.
     python benchmarks/deploy.py exporters [--out benchmarks/results/deploy_exporters.json]
     python benchmarks/deploy.py study --storage URL --study NAME
         [--out benchmarks/results/deploy_study.json]
+    python benchmarks/deploy.py repeat [--out benchmarks/results/deploy_repeat.json]
 
 ``presets``: params, MACs (fvcore), eager latency (batch 1, median, torch's default threads)
 and latency_ort at 1 and 2 threads of the ten YOLO presets and the CSPNet presets, fresh
@@ -18,6 +19,11 @@ its trained architectures, three runs, median (target ≤ 30 s); (2) per trial, 
 latency_ort took over the rest of the trial, median (target ≤ 5%); (3) five architectures
 measured twice in turn (A B C D E A B C D E), the ratio of each pair (target within 5%);
 (4) ρ(MACs, latency_ort) per block and over all, and the largest rank gaps.
+``repeat``: the repeatability target without a study: eight csp_yolo architectures drawn from
+benchmarks/csp_yolo_ort.yaml (random sampler, seed 0, fresh weights), each timed by
+``time_session`` in a fresh session, four times in turn (A1 … H1, A2 … H2, …); each later
+turn's ratio to the first, and the median ratio of a turn (a shift of the whole machine,
+which no measurement of one architecture can remove).
 """
 
 from __future__ import annotations
@@ -237,6 +243,43 @@ def repeatability(trials: list[optuna.trial.FrozenTrial]) -> list[dict]:
     ]
 
 
+def repeat(out: Path, count: int = 8, turns: int = 4) -> None:
+    from cspsearch.space.loader import load_space
+    from cspsearch.space.sampling import sample_config
+
+    space = load_space("benchmarks/csp_yolo_ort.yaml")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    models = []
+    for _ in range(count):
+        model_cfg, _ = sample_config(space, study.ask())
+        data, _ = export_onnx(build_model(model_cfg).eval(), 16, 1, fallback=False)
+        models.append((model_cfg.block[0], data))
+    # A1 B1 … then A2 B2 …: a fresh session each time, as each trial has its own
+    ms = [[time_session(session(data, 1), 16, 1) for _, data in models] for _ in range(turns)]
+    ratios = [[t[i] / ms[0][i] for i in range(count)] for t in ms[1:]]
+    shifts = [statistics.median(r) for r in ratios]  # the whole machine faster or slower
+    result = {
+        "machine": machine(), "blocks": [b for b, _ in models], "ms": ms, "ratios": ratios,
+        "worst_deviation": [max(abs(x - 1) for x in r) for r in ratios],
+        "median_deviation": [statistics.median(abs(x - 1) for x in r) for r in ratios],
+        "shift": shifts,
+        "worst_after_shift": [max(abs(x / s - 1) for x in r) for r, s in zip(ratios, shifts)],
+        "target": 0.05,
+    }  # fmt: skip
+    lines = [
+        "| turn | worst |ratio − 1| | median |ratio − 1| | median ratio (shift) "
+        "| worst after the shift |",
+        "|---|---|---|---|---|",
+    ]
+    for j in range(turns - 1):
+        lines.append(
+            f"| {j + 2} / 1 | {result['worst_deviation'][j]:.3f} "
+            f"| {result['median_deviation'][j]:.3f} | {shifts[j]:.3f} "
+            f"| {result['worst_after_shift'][j]:.3f} |"
+        )
+    write(out, result, "\n".join(lines) + "\n")
+
+
 def write(out: Path, result: dict, markdown: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1), encoding="utf-8")
@@ -246,7 +289,7 @@ def write(out: Path, result: dict, markdown: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["presets", "exporters", "study"])
+    parser.add_argument("what", choices=["presets", "exporters", "study", "repeat"])
     parser.add_argument("--storage", default="sqlite:///reports/cspsearch.db")
     parser.add_argument("--study", default="csp_yolo_ort-seed0")
     parser.add_argument("--artifacts", type=Path, default=Path("reports/artifacts"))
@@ -256,6 +299,8 @@ def main() -> None:
     results = Path("benchmarks/results")
     if args.what == "presets":
         presets(args.out or results / "deploy_presets.json")
+    elif args.what == "repeat":
+        repeat(args.out or results / "deploy_repeat.json")
     elif args.what == "exporters":
         exporters(args.out or results / "deploy_exporters.json")
     else:
