@@ -12,11 +12,14 @@ exports its raw head outputs (one tensor per pyramid level, before decoding and 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
+import itertools
 import statistics
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +31,33 @@ TOLERANCE = 1e-4  # max |ORT − PyTorch| per output element, × max(1, max |PyT
 CHECK_BATCH = 2  # the check runs at another batch size than the export: the batch is dynamic
 
 
+@contextlib.contextmanager
+def on_cpu_in_eval(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` in eval mode on the CPU, its training flag restored after. A network already
+    on the CPU is used as it is: no copy, since a trial's network, measured before training,
+    would pay ~15 ms a copy, as much as the check (export and check never change weights or
+    buffers: tests/measure/test_onnx.py). One on another device is copied to the CPU."""
+    if any(t.device.type != "cpu" for t in itertools.chain(model.parameters(), model.buffers())):
+        yield copy.deepcopy(model).cpu().eval()
+        return
+    training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(training)
+
+
 def export_onnx(
     model: nn.Module, input_size: int, in_chans: int, fallback: bool = True
 ) -> tuple[bytes, str]:
     """``model`` (on the CPU, eval mode) as ONNX bytes with a dynamic batch, and the exporter
     used; with ``fallback``, the dynamo exporter where TorchScript's fails (10+ s)."""
-    model = copy.deepcopy(model).cpu().eval()
+    with on_cpu_in_eval(model) as model:
+        return _export(model, input_size, in_chans, fallback)
+
+
+def _export(model: nn.Module, input_size: int, in_chans: int, fallback: bool) -> tuple[bytes, str]:
     x = torch.zeros(1, in_chans, input_size, input_size)
     with torch.no_grad():
         out = model(x)
@@ -80,8 +104,7 @@ def verify(
     """ONNX Runtime's outputs against PyTorch's (fp32, eval) on a fixed random input."""
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(CHECK_BATCH, in_chans, input_size, input_size, generator=generator)
-    model = copy.deepcopy(model).cpu().eval()
-    with torch.no_grad():
+    with on_cpu_in_eval(model) as model, torch.no_grad():
         out = model(x)
     ref = [out] if isinstance(out, torch.Tensor) else list(out)
     got = sess.run(None, {"input": x.numpy()})

@@ -73,6 +73,19 @@ def test_latency_ort_is_a_median_of_positive_times() -> None:
     assert attrs["ort_max_abs_diff"] <= TOLERANCE and "latency_ort_missing" not in attrs
 
 
+def test_measuring_leaves_the_network_as_it_was() -> None:
+    """The network is exported and checked in place (no copy): nothing of it may change."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(family="csp_yolo", **TINY, in_chans=1)).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    attrs = measure_ort(model, 16, 1, threads=1)
+    assert "latency_ort" in attrs and model.training
+    assert all(m.training for m in model.modules())
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # BatchNorm statistics too
+
+
 class _Spectrum(torch.nn.Module):
     """A complex FFT: the TorchScript exporter has no ONNX form for it."""
 
