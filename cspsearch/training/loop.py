@@ -79,17 +79,21 @@ def make_optimizer(
     model: nn.Module, cfg: TrainConfig, device: torch.device, graphed: bool = False
 ) -> Optimizer:
     """AdamW; fused (one kernel for every parameter) on CUDA, where per-tensor launches would
-    dominate small models; on the CPU the default multi-tensor version measured as fast. For a
-    captured step (graphs.py) also capturable, its learning rate a device tensor."""
-    fused = device.type == "cuda"
+    dominate small models. On the CPU the multi-tensor (foreach) version: PyTorch's CPU default
+    is the per-tensor loop, and foreach gives the same weights to the bit (tested) in ~27% less
+    optimiser time; fused would be faster still but changes the numbers (0.9 apart after 30
+    steps of a csp_efm network), so a study would not repeat. For a captured step (graphs.py)
+    also capturable, its learning rate a device tensor."""
     if graphed:
         lr = torch.tensor(cfg.lr, device=device)
         return torch.optim.AdamW(
             model.parameters(), lr=lr, weight_decay=cfg.weight_decay, fused=True, capturable=True
         )
+    cuda = device.type == "cuda"
     return torch.optim.AdamW(
-        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None
-    )
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+        fused=True if cuda else None, foreach=None if cuda else True,
+    )  # fmt: skip
 
 
 @torch.no_grad()

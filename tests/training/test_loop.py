@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,7 @@ from cspsearch.space.configs import ModelConfig
 from cspsearch.space.configs import TrainConfig
 from cspsearch.training.loop import fit
 from cspsearch.training.loop import lr_factor
+from cspsearch.training.loop import make_optimizer
 
 DATA = DataConfig(input_size=8)
 MODEL = ModelConfig(num_stages=2, stem_width=16, growth_rate=8, depth=2, fusion="last")
@@ -137,3 +140,24 @@ def test_both_tasks_record_the_mean_loss_of_a_batch_in_the_same_units() -> None:
     x, targets = det_data.train.x, det_data.train.targets
     expected = hooks.loss(detector.train()(x), targets).item()
     assert _one_full_batch_epoch(detector, hooks) == pytest.approx(expected, rel=1e-4)
+
+
+def test_the_cpu_optimiser_gives_the_per_tensor_adamw_weights_to_the_bit() -> None:
+    """foreach AdamW on the CPU is a speed-up only: the trained weights equal PyTorch's default
+    (per-tensor) AdamW exactly, so a study repeats its numbers."""
+    cfg = TrainConfig(lr=0.004, weight_decay=0.0005)
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(family="csp_darknet", num_stages=2, stem_width=8, out_chs=16,
+                                    depth=1, in_chans=1))  # fmt: skip
+    twin = copy.deepcopy(model)
+    mine = make_optimizer(model, cfg, torch.device("cpu"))
+    plain = torch.optim.AdamW(twin.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    assert mine.defaults["foreach"] and not plain.defaults["foreach"]
+    x = torch.randn(8, 1, 16, 16, generator=torch.Generator().manual_seed(1))
+    for net, opt in ((model, mine), (twin, plain)):
+        for _ in range(5):
+            opt.zero_grad()
+            net(x).pow(2).mean().backward()
+            opt.step()
+    for a, b in zip(model.state_dict().values(), twin.state_dict().values()):
+        assert torch.equal(a, b)
