@@ -15,8 +15,6 @@ from html import escape
 from typing import NamedTuple
 
 import plotly.graph_objects as go
-from scipy.stats import rankdata
-from scipy.stats import spearmanr
 
 from cspsearch.report.collect import ReportData
 from cspsearch.report.collect import TrialRow
@@ -65,6 +63,8 @@ def spearman(rows: Sequence[TrialRow]) -> float | None:
     macs, lat = [r.macs for r in rows], [r.latency_ort_ms for r in rows]
     if len(set(macs)) < 2 or len(set(lat)) < 2:
         return None
+    from scipy.stats import spearmanr  # lazily: scipy.stats costs ~0.5 s at every run's end
+
     return float(spearmanr(macs, lat).statistic)
 
 
@@ -80,6 +80,8 @@ def rhos(rows: Sequence[TrialRow]) -> list[Rho]:
 
 def rank_gaps(rows: Sequence[TrialRow], most: int = MOST) -> list[tuple[TrialRow, int, int]]:
     """(row, MACs rank, latency rank), the largest |difference| first (rank 1: smallest)."""
+    from scipy.stats import rankdata
+
     mac_rank = rankdata([r.macs for r in rows], method="min")
     lat_rank = rankdata([r.latency_ort_ms for r in rows], method="min")
     ranked = [(r, int(m), int(t)) for r, m, t in zip(rows, mac_rank, lat_rank)]

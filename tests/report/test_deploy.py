@@ -4,6 +4,9 @@ study that did not measure latency_ort."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution
@@ -58,3 +61,14 @@ def test_the_page_has_the_section_only_when_measured() -> None:
     assert "Where MACs mislead: s" in page and "Latency rank farthest" in page
     page = render([collect(_study(False), "s", importances=False)])
     assert "Where MACs mislead" not in page
+
+
+def test_the_end_of_a_run_does_not_import_scipy_stats() -> None:
+    """`cspsearch run` publishes its figures through this module at the end of every run;
+    scipy.stats (~0.5 s) is imported only where ρ is computed."""
+    code = (
+        "import sys, cspsearch.report.dashboard, cspsearch.report.deploy; "
+        "print('scipy.stats' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
