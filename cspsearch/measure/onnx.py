@@ -123,15 +123,20 @@ def verify(
     }
 
 
-def time_session(
+def time_session(sess: Any, input_size: int, in_chans: int, **window: Any) -> float:
+    """Median ms of one batch-1 run after warm-up (``time_runs``; ``window``: its keywords)."""
+    return statistics.median(time_runs(sess, input_size, in_chans, **window))
+
+
+def time_runs(
     sess: Any,
     input_size: int,
     in_chans: int,
     budget_s: float = 2.0,
     min_s: float = 0.2,
     max_runs: int = 200,
-) -> float:
-    """Median ms of one batch-1 run after warm-up: at least 10 runs and ``min_s``, at most
+) -> list[float]:
+    """Ms of each timed batch-1 run after warm-up: at least 10 runs and ``min_s``, at most
     ``max_runs`` (3 past ``budget_s``) — small networks run in tenths of a millisecond.
 
     NOTE: the cap keeps a trial's cost down (docs/deploying.md): a 0.1 ms network is timed over
@@ -148,7 +153,7 @@ def time_session(
         start = time.perf_counter()
         sess.run(None, x)
         times.append(1000 * (time.perf_counter() - start))
-    return statistics.median(times)
+    return times
 
 
 def measure_ort(
