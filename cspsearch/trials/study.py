@@ -30,6 +30,7 @@ from cspsearch.errors import StudyError
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.trials.recovery import counted_trials
 from cspsearch.trials.recovery import rdb_heartbeat
+from cspsearch.trials.recovery import sweep_stale
 
 DEFAULT_STORAGE = "sqlite:///reports/cspsearch.db"
 CATCH = (CspSearchError, RuntimeError, MemoryError)  # trial-level faults: FAIL, study goes on
@@ -199,6 +200,9 @@ def run_study(
     if to_run <= 0:
         return 0
     before = len(study.trials)
+    # Journal storages: a lost trial's retry must wait before the first draw, or a resumed
+    # study draws fresh parameters and leaves the retry waiting (the objective sweeps too).
+    sweep_stale(study)
     if quota is None:  # a quota is a share of a target its parent recorded (execute.py)
         study.set_user_attr("n_trials", n_trials)  # what joining workers aim for
     study.optimize(
@@ -218,7 +222,10 @@ def run_claimed(
     parent's count, workers.fork; room under the study's target, join_study) and ``timeout``
     seconds have not passed; returns how many ran."""
     start, ran = time.monotonic(), 0
-    while (timeout is None or time.monotonic() - start < timeout) and claim():
+    while timeout is None or time.monotonic() - start < timeout:
+        sweep_stale(study)  # before claiming: a lost trial neither runs nor holds a place
+        if not claim():
+            break
         study.optimize(objective, n_trials=1, catch=CATCH, callbacks=list(callbacks))
         ran += 1
     return ran

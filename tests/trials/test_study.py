@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 import optuna
@@ -9,6 +10,7 @@ import pytest
 from cspsearch.errors import StudyError
 from cspsearch.space.loader import load_space
 from cspsearch.space.searchspace import Range
+from cspsearch.trials import recovery
 from cspsearch.trials.objective import Objective
 from cspsearch.trials.run import RunOptions
 from cspsearch.trials.run import work
@@ -235,3 +237,20 @@ def test_tpe_models_after_a_quarter_of_a_short_study(n_trials: int, startup: int
     assert sampler._n_startup_trials == startup  # Optuna's default would be 10 in every case
     default = make_sampler("tpe", 0, space)  # the space's own study length (30)
     assert default._n_startup_trials == 7
+
+
+def test_a_resumed_journal_study_runs_a_lost_trials_retry_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker died mid-trial and nothing swept its trial since; the resumed run must retry
+    # those parameters, not draw fresh ones and leave the retry waiting (a CI failure).
+    monkeypatch.setattr(recovery, "GRACE_PERIOD", 0)
+    storage = open_storage(str(tmp_path / "study.log"))
+    study = optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(0))
+    lost = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})  # never told
+    time.sleep(0.05)  # older than the (zero) grace period
+    run_study(study, lambda trial: trial.suggest_float("x", 0, 1), 1, timeout=None)
+    states = [t.state.name for t in study.trials]
+    assert states == ["FAIL", "COMPLETE"]
+    assert study.trials[1].params == lost.params
+    assert study.trials[1].user_attrs[recovery.RETRY_OF] == lost.number
