@@ -78,9 +78,8 @@ def _sqlite(url: str) -> optuna.storages.RDBStorage:
 
 def _close_at_exit(engine: Any) -> None:
     """Close the engine's connections at exit: closing the last one folds SQLite's WAL into the
-    database file and removes it, so the .db alone holds the study when copied. The CLI ends
-    without the interpreter's teardown that would otherwise close them
-    (cspsearch/cli/__init__.py); a weak reference, so tests' storages still close when freed."""
+    .db file, which then alone holds the study. The CLI ends without the interpreter's teardown
+    that would close them (cli/__init__.py); a weak reference, so tests' storages still close."""
     ref = weakref.ref(engine)
 
     def close() -> None:
@@ -194,15 +193,12 @@ def run_study(
 ) -> int:
     """Run trials until the study counts ``n_trials`` (or exactly ``quota`` trials, when a
     parent process split the work; or until ``timeout`` seconds pass); returns how many ran.
-    A trial that raises a cspsearch, runtime or memory error is recorded as failed and the
-    study goes on."""
+    A trial raising a cspsearch, runtime or memory error is recorded failed; the study goes on."""
     to_run = quota if quota is not None else n_trials - counted_trials(study)
     if to_run <= 0:
         return 0
     before = len(study.trials)
-    # Journal storages: a lost trial's retry must wait before the first draw, or a resumed
-    # study draws fresh parameters and leaves the retry waiting (the objective sweeps too).
-    sweep_stale(study)
+    sweep_stale(study)  # Journal: a lost trial's retry waits, drawn before fresh parameters
     if quota is None:  # a quota is a share of a target its parent recorded (execute.py)
         study.set_user_attr("n_trials", n_trials)  # what joining workers aim for
     study.optimize(
