@@ -5,7 +5,8 @@ the three targets of latency_ort on a csp_yolo study.
     python benchmarks/deploy.py exporters [--out benchmarks/results/deploy_exporters.json]
     python benchmarks/deploy.py study --storage URL --study NAME
         [--out benchmarks/results/deploy_study.json]
-    python benchmarks/deploy.py repeat [--min-s 0.2 --max-runs 200] [--out FILE]
+    python benchmarks/deploy.py repeat [--min-s 0.2 --max-runs 200 | --interleaved 1.0]
+        [--turns 4] [--out FILE]
 
 ``presets``: params, MACs (fvcore), eager latency (batch 1, median, torch's default threads)
 and latency_ort at 1 and 2 threads of the ten YOLO presets and the CSPNet presets, fresh
@@ -24,8 +25,9 @@ benchmarks/csp_yolo_ort.yaml (random sampler, seed 0, fresh weights), each timed
 ``time_session`` in a fresh session, four times in turn (A1 … H1, A2 … H2, …); each later
 turn's ratio to the first, and the median ratio of a turn (a shift of the whole machine,
 which no measurement of one architecture can remove); ``--min-s``/``--max-runs`` try another
-timed window than the trial's (0.2 s, at most 200 runs); the same runs' minimum is compared
-beside the median.
+timed window than the trial's (0.2 s, at most 200 runs); ``--interleaved SEC`` times the eight
+in rounds, SEC seconds each, as ``cspsearch export --onnx`` times its files; the same runs'
+minimum is compared beside the median.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from cspsearch.measure.macs import count_macs
 from cspsearch.measure.onnx import export_onnx
 from cspsearch.measure.onnx import measure_ort
 from cspsearch.measure.onnx import session
+from cspsearch.measure.onnx import time_interleaved
 from cspsearch.measure.onnx import time_runs
 from cspsearch.measure.onnx import time_session
 from cspsearch.measure.onnx import verify
@@ -257,10 +260,18 @@ def repeat(out: Path, timing: dict, turns: int, count: int = 8) -> None:
         model_cfg, _ = sample_config(space, study.ask())
         data, _ = export_onnx(build_model(model_cfg).eval(), 16, 1, fallback=False)
         models.append((model_cfg.block[0], data))
-    # A1 B1 … then A2 B2 …: a fresh session each time, as each trial has its own
-    runs = [
-        [time_runs(session(data, 1), 16, 1, **timing) for _, data in models] for _ in range(turns)
-    ]
+    # A1 B1 … then A2 B2 …: a fresh session each time, as each trial has its own; or, as
+    # `cspsearch export --onnx` times its files, all eight in rounds (time_interleaved).
+    if "interleaved_s" in timing:
+        window = timing["interleaved_s"]  # each network's share
+        runs = [
+            time_interleaved([session(d, 1) for _, d in models], [(16, 1)] * count, window)
+            for _ in range(turns)
+        ]
+    else:
+        runs = [
+            [time_runs(session(d, 1), 16, 1, **timing) for _, d in models] for _ in range(turns)
+        ]
     ms = [[statistics.median(r) for r in turn] for turn in runs]  # latency_ort's statistic
     ratios = [[t[i] / ms[0][i] for i in range(count)] for t in ms[1:]]
     fastest = [[min(r) for r in turn] for turn in runs]  # the same runs' minimum, beside it
@@ -314,6 +325,7 @@ def main() -> None:
     parser.add_argument("--min-s", type=float, default=0.2, help="repeat: timed window")
     parser.add_argument("--max-runs", type=int, default=200, help="repeat: runs at most")
     parser.add_argument("--turns", type=int, default=4, help="repeat: measurements of each")
+    parser.add_argument("--interleaved", type=float, help="repeat: as export, SEC a network")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     results = Path("benchmarks/results")
@@ -321,6 +333,8 @@ def main() -> None:
         presets(args.out or results / "deploy_presets.json")
     elif args.what == "repeat":
         timing = {"min_s": args.min_s, "max_runs": args.max_runs}
+        if args.interleaved:
+            timing = {"interleaved_s": args.interleaved}
         repeat(args.out or results / "deploy_repeat.json", timing, args.turns)
     elif args.what == "exporters":
         exporters(args.out or results / "deploy_exporters.json")

@@ -107,6 +107,12 @@ def export(
     ),
     trials: str | None = typer.Option(None, help="With --onnx: these trials, e.g. 3,7,12."),
     artifacts: Path = typer.Option(ARTIFACTS, help="Folder of the kept weights (artifacts)."),
+    latency_s: float = typer.Option(
+        1.0, min=0.0, help="With --onnx: seconds to time each file in ONNX Runtime (0: untimed)."
+    ),
+    ort_threads: int | None = typer.Option(
+        None, min=1, help="With --onnx: ONNX Runtime threads for that (default: the study's)."
+    ),
 ) -> None:
     """Export a study: one row per trial, its best architectures as ready-to-run spaces, or
     its front as ONNX files checked in ONNX Runtime (docs/deploying.md)."""
@@ -122,7 +128,7 @@ def export(
         opened = _existing_studies(storage, [study])
         loaded = optuna.load_study(study_name=study, storage=opened)
         if onnx is not None:
-            _export_onnx(loaded, onnx, numbers, artifacts)
+            _export_onnx(loaded, onnx, numbers, artifacts, latency_s, ort_threads)
             return
         if best:
             for path in write_best(loaded, collect(opened, study), best, out_dir):
@@ -153,13 +159,13 @@ def _trial_numbers(text: str | None, onnx: Path | None) -> list[int] | None:
     return numbers
 
 
-def _export_onnx(study, folder: Path, numbers: list[int] | None, artifacts: Path) -> None:  # noqa: ANN001
+def _export_onnx(study, folder: Path, numbers, artifacts: Path, latency_s, threads) -> None:  # noqa: ANN001
     """Write the ONNX files and their checks; exit code 1 when any of them failed."""
     from cspsearch.trials.artifacts import artifact_store
     from cspsearch.trials.deploy import export_study
 
     store = artifact_store(artifacts) if artifacts.is_dir() else None
-    results = export_study(study, folder, numbers, store)
+    results = export_study(study, folder, numbers, store, latency_s, threads)
     for result in results:
         typer.echo(result.line(), err=result.path is None)
     if any(r.path is None for r in results):

@@ -156,6 +156,35 @@ def time_runs(
     return times
 
 
+def time_interleaved(
+    sessions: list[Any], shapes: list[tuple[int, int]], window_s: float, rounds: int = 20
+) -> list[list[float]]:
+    """Ms of each timed batch-1 run of each session (``shapes``: input size and channels), in
+    turns: ``rounds`` rounds, each session run for ``window_s / rounds`` seconds (at least
+    once) a round, after warm-up; ``window_s`` seconds a session, all of them in turn.
+
+    NOTE: interleaved because this host's speed drifts by several percent over seconds: a file
+    timed alone over a long window meets another speed than the next file does (a 1 s window
+    each agreed worse between turns than a 0.05 s one; benchmarks/deploy.py repeat), while
+    turns put every file through the same drift."""
+    inputs = [{"input": np.zeros((1, c, s, s), dtype=np.float32)} for s, c in shapes]
+    for sess, x in zip(sessions, inputs):
+        for _ in range(3):  # warm-up, as time_runs
+            sess.run(None, x)
+    times: list[list[float]] = [[] for _ in sessions]
+    for _ in range(rounds):
+        for sess, x, runs in zip(sessions, inputs, times):
+            end = time.perf_counter() + window_s / rounds
+            while True:
+                start = time.perf_counter()
+                sess.run(None, x)
+                stop = time.perf_counter()
+                runs.append(1000 * (stop - start))
+                if stop >= end:
+                    break
+    return times
+
+
 def measure_ort(
     model: nn.Module, input_size: int, in_chans: int, threads: int, fallback: bool = False
 ) -> dict[str, Any]:

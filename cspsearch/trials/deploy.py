@@ -7,11 +7,18 @@ a duplicate trial uses those of the trial it copies) or, where it kept none, fre
 checked in ONNX Runtime against PyTorch on a fixed random input, and the check written beside
 the file as ``NAME.json``. A file that fails to export or to match is reported with its reason
 and removed; the others are still written. A detector exports its raw head outputs.
+
+The written files are then timed together in ONNX Runtime (batch 1, CPU provider, the study's
+``ort_threads``), ``latency_s`` seconds each, in turns (measure/onnx.py ``time_interleaved``):
+a drift of the host's speed then moves every file alike, and files are compared in one
+measurement, which trials, timed one at a time, cannot do. The median, minimum and 10th/90th
+percentiles go into each check and line.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +33,7 @@ from cspsearch.compat import study_storage
 from cspsearch.errors import StudyError
 from cspsearch.measure.onnx import export_onnx
 from cspsearch.measure.onnx import session
+from cspsearch.measure.onnx import time_interleaved
 from cspsearch.measure.onnx import verify
 from cspsearch.models import build_model
 from cspsearch.models.detector import Detector
@@ -52,7 +60,16 @@ class Exported:
             return f"trial {self.trial}: not written: {self.error}"
         diff = self.check["max_abs_diff"]
         weights = f"{self.weights} weights"
-        return f"{self.path} (trial {self.trial}, {weights}, max |ORT − PyTorch| {diff:.2g})"
+        line = f"{self.path} (trial {self.trial}, {weights}, max |ORT − PyTorch| {diff:.2g})"
+        timed = self.check.get("latency_ort")
+        if timed:
+            threads = f"{timed['threads']} thread{'s' if timed['threads'] > 1 else ''}"
+            line += (
+                f": {timed['median_ms']:.3g} ms in ONNX Runtime (batch 1, {threads}; median of "
+                f"{timed['runs']} runs, 10–90% {timed['p10_ms']:.3g}–{timed['p90_ms']:.3g}; "
+                f"{timed['relative_to_fastest']:.2f}× the fastest file)"
+            )
+        return line
 
 
 def choose_trials(
@@ -121,6 +138,37 @@ def load_weights(
     return "trained"
 
 
+def ort_threads(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> int:
+    """The threads the study measured ``latency_ort`` with (its space's ``measure``), else 1."""
+    space = study.user_attrs.get("space", {})
+    return int(trial.user_attrs.get("ort_threads", space.get("measure", {}).get("ort_threads", 1)))
+
+
+def time_files(exported: list[Exported], threads: list[int], window_s: float) -> None:
+    """Time the written files together (the module docstring) and add each one's figures to
+    its check and its ``.json``."""
+    shapes = [(e.check["input_shape"][2], e.check["input_shape"][1]) for e in exported]
+    sessions = [session(e.path, n) for e, n in zip(exported, threads)]
+    times = time_interleaved(sessions, shapes, window_s)
+    fastest = min(statistics.median(runs) for runs in times)
+    for e, n, runs in zip(exported, threads, times):
+        deciles = statistics.quantiles(runs, n=10)
+        e.check["latency_ort"] = {
+            "median_ms": statistics.median(runs),
+            "min_ms": min(runs),
+            "p10_ms": deciles[0],
+            "p90_ms": deciles[-1],
+            "runs": len(runs),
+            "window_s": window_s,
+            "threads": n,
+            "batch": 1,
+            "timed_in_turns_with": len(exported) - 1,  # other files, same rounds
+            # The steadier figure: the host's drift moves the ms, hardly this (docs/deploying.md)
+            "relative_to_fastest": statistics.median(runs) / fastest,
+        }
+        e.path.with_suffix(".json").write_text(json.dumps(e.check, indent=1), encoding="utf-8")
+
+
 def export_trial(
     study: optuna.Study, trial: optuna.trial.FrozenTrial, folder: Path, store: Any
 ) -> Exported:
@@ -155,12 +203,23 @@ def export_trial(
 
 
 def export_study(
-    study: optuna.Study, folder: Path, numbers: list[int] | None, store: Any
+    study: optuna.Study,
+    folder: Path,
+    numbers: list[int] | None,
+    store: Any,
+    latency_s: float = 0.0,
+    threads: int | None = None,
 ) -> list[Exported]:
-    """Export every chosen trial of ``study`` to ``folder``; one result per trial."""
+    """Export every chosen trial of ``study`` to ``folder`` and, when ``latency_s`` > 0, time
+    the written files (at ``threads``, else the study's); one result per trial."""
     trials = choose_trials(study, numbers)
     folder.mkdir(parents=True, exist_ok=True)
-    return [export_trial(study, t, folder, store) for t in trials]
+    results = [export_trial(study, t, folder, store) for t in trials]
+    written = [(r, t) for r, t in zip(results, trials) if r.path is not None]
+    if latency_s > 0 and written:
+        counts = [threads or ort_threads(study, t) for _, t in written]
+        time_files([r for r, _ in written], counts, latency_s)
+    return results
 
 
 def _ort_version() -> str:

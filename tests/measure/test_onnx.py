@@ -5,6 +5,8 @@ crash."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import onnxruntime
 import pytest
@@ -14,6 +16,7 @@ from cspsearch.measure.onnx import TOLERANCE
 from cspsearch.measure.onnx import export_onnx
 from cspsearch.measure.onnx import measure_ort
 from cspsearch.measure.onnx import session
+from cspsearch.measure.onnx import time_interleaved
 from cspsearch.measure.onnx import verify
 from cspsearch.models import build_model
 from cspsearch.models.detector import Detector
@@ -71,6 +74,18 @@ def test_latency_ort_is_a_median_of_positive_times() -> None:
     attrs = measure_ort(model, 16, 1, threads=1)
     assert attrs["latency_ort"] > 0 and attrs["ort_threads"] == 1
     assert attrs["ort_max_abs_diff"] <= TOLERANCE and "latency_ort_missing" not in attrs
+
+
+def test_interleaved_timing_gives_every_session_every_round() -> None:
+    small = build_model(ModelConfig(family="csp_yolo", **TINY, in_chans=1))
+    wide = build_model(ModelConfig(family="csp_yolo", **{**TINY, "out_chs": 64}, in_chans=3))
+    sessions = [session(export_onnx(m, 16, c)[0]) for m, c in ((small, 1), (wide, 3))]
+    start = time.perf_counter()
+    times = time_interleaved(sessions, [(16, 1), (16, 3)], window_s=0.2, rounds=5)
+    assert time.perf_counter() - start < 5  # the window, not a fixed count of runs
+    assert all(len(runs) >= 5 and min(runs) > 0 for runs in times)
+    # The two sessions share the rounds' time: the wider network runs fewer times.
+    assert len(times[1]) < len(times[0])
 
 
 def test_measuring_leaves_the_network_as_it_was() -> None:

@@ -77,22 +77,35 @@ def test_latency_ort_is_the_second_objective(study: tuple[Path, str]) -> None:
 def test_export_writes_files_a_plain_session_runs(study: tuple[Path, str]) -> None:
     folder, url = study
     out = folder / "onnx"
+    art = str(folder / "art")
     code, stdout, err = _invoke(
-        "export", "yolo", "--storage", url, "--onnx", str(out), "--artifacts", str(folder / "art")
-    )
+        "export", "yolo", "--storage", url, "--onnx", str(out), "--artifacts", art,
+        "--latency-s", "0.2",
+    )  # fmt: skip
     assert code == 0, err
     files = sorted(out.glob("*.onnx"))
     assert files and len(stdout.splitlines()) == len(files)
-    for path in files:
+    for path, line in zip(files, stdout.splitlines()):
         check = json.loads(path.with_suffix(".json").read_text())
         assert check["ok"] and check["weights"] == "trained" and check["outputs"] == "logits"
+        # Timed over the window asked for, at the threads the study measured with.
+        timed = check["latency_ort"]
+        assert timed["threads"] == 1 and timed["window_s"] == 0.2 and timed["runs"] >= 10
+        assert 0 < timed["min_ms"] <= timed["p10_ms"] <= timed["median_ms"] <= timed["p90_ms"]
+        assert f"{timed['median_ms']:.3g} ms in ONNX Runtime (batch 1, 1 thread;" in line
+        assert timed["timed_in_turns_with"] == len(files) - 1 and timed["relative_to_fastest"] >= 1
         plain = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         (logits,) = plain.run(None, {"input": np.zeros((5, 1, 8, 8), np.float32)})
         assert logits.shape == (5, 10)
+    relative = [json.loads(p.with_suffix(".json").read_text())["latency_ort"] for p in files]
+    assert min(r["relative_to_fastest"] for r in relative) == 1.0
     # --trials picks others; without the artifacts the weights are fresh, and it says so.
     code, stdout, _ = _invoke("export", "yolo", "--storage", url, "--onnx", str(out),
-                              "--trials", "1,0", "--artifacts", str(folder / "none"))  # fmt: skip
+                              "--trials", "1,0", "--artifacts", str(folder / "none"),
+                              "--latency-s", "0")  # fmt: skip
     assert code == 0 and "trial1.onnx" in stdout and "fresh (no artifact folder)" in stdout
+    assert " ms in ONNX Runtime" not in stdout  # --latency-s 0: untimed
+    assert all("latency_ort" not in json.loads(p.read_text()) for p in out.glob("*.json"))
 
 
 @pytest.mark.slow
