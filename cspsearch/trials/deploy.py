@@ -144,14 +144,14 @@ def ort_threads(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> int:
     return int(trial.user_attrs.get("ort_threads", space.get("measure", {}).get("ort_threads", 1)))
 
 
-def time_files(exported: list[Exported], threads: list[int], window_s: float) -> None:
+def time_files(exported: list[Exported], threads: int, window_s: float) -> None:
     """Time the written files together (the module docstring) and add each one's figures to
     its check and its ``.json``."""
     shapes = [(e.check["input_shape"][2], e.check["input_shape"][1]) for e in exported]
-    sessions = [session(e.path, n) for e, n in zip(exported, threads)]
+    sessions = [session(e.path, threads) for e in exported]
     times = time_interleaved(sessions, shapes, window_s)
     fastest = min(statistics.median(runs) for runs in times)
-    for e, n, runs in zip(exported, threads, times):
+    for e, runs in zip(exported, times):
         deciles = statistics.quantiles(runs, n=10)
         e.check["latency_ort"] = {
             "median_ms": statistics.median(runs),
@@ -160,7 +160,7 @@ def time_files(exported: list[Exported], threads: list[int], window_s: float) ->
             "p90_ms": deciles[-1],
             "runs": len(runs),
             "window_s": window_s,
-            "threads": n,
+            "threads": threads,
             "batch": 1,
             "timed_in_turns_with": len(exported) - 1,  # other files, same rounds
             # The steadier figure: the host's drift moves the ms, hardly this (docs/deploying.md)
@@ -215,10 +215,9 @@ def export_study(
     trials = choose_trials(study, numbers)
     folder.mkdir(parents=True, exist_ok=True)
     results = [export_trial(study, t, folder, store) for t in trials]
-    written = [(r, t) for r, t in zip(results, trials) if r.path is not None]
-    if latency_s > 0 and written:
-        counts = [threads or ort_threads(study, t) for _, t in written]
-        time_files([r for r, _ in written], counts, latency_s)
+    written = [r for r in results if r.path is not None]
+    if latency_s > 0 and written:  # one study, one ort_threads: its first trial's
+        time_files(written, threads or ort_threads(study, trials[0]), latency_s)
     return results
 
 
