@@ -5,7 +5,8 @@ the three targets of latency_ort on a csp_yolo study.
     python benchmarks/deploy.py exporters [--out benchmarks/results/deploy_exporters.json]
     python benchmarks/deploy.py study --storage URL --study NAME
         [--out benchmarks/results/deploy_study.json]
-    python benchmarks/deploy.py repeat [--min-s 0.2 --max-runs 200 | --interleaved 1.0]
+    python benchmarks/deploy.py across --storage URL --studies A B C [--out FILE]
+    python benchmarks/deploy.py repeat [--trial | --min-s 0.2 --max-runs 200 | --interleaved 1.0]
         [--turns 4] [--out FILE]
 
 ``presets``: params, MACs (fvcore), eager latency (batch 1, median, torch's default threads)
@@ -20,14 +21,19 @@ its trained architectures, three runs, median (target ≤ 30 s); (2) per trial, 
 latency_ort took over the rest of the trial, median (target ≤ 5%); (3) five architectures
 measured twice in turn (A B C D E A B C D E), the ratio of each pair (target within 5%);
 (4) ρ(MACs, latency_ort) per block and over all, and the largest rank gaps.
+``across``: studies of one storage (which share one scale, trials/reference.py) side by side:
+per pair, the architectures both measured, the ratio of their latency_ort and of their raw
+medians (target within 5%).
 ``repeat``: the repeatability target without a study: eight csp_yolo architectures drawn from
 benchmarks/csp_yolo_ort.yaml (random sampler, seed 0, fresh weights), each timed by
 ``time_session`` in a fresh session, four times in turn (A1 … H1, A2 … H2, …); each later
 turn's ratio to the first, and the median ratio of a turn (a shift of the whole machine,
-which no measurement of one architecture can remove); ``--min-s``/``--max-runs`` try another
-timed window than the trial's (0.2 s, at most 200 runs); ``--interleaved SEC`` times the eight
-in rounds, SEC seconds each, as ``cspsearch export --onnx`` times its files; the same runs'
-minimum is compared beside the median.
+which no measurement of one architecture can remove). ``--trial`` measures as a trial does
+(``latency_ort``: each network in turns with the reference network, at this process's scale);
+without it each network is timed alone (the raw median, ``latency_ort_raw``'s timing before the
+reference: at least 0.2 s or 200 runs; ``--min-s``/``--max-runs`` try another window);
+``--interleaved SEC`` times the eight in rounds, SEC seconds each, as ``cspsearch export
+--onnx`` times its files; the same runs' minimum is compared beside the median.
 """
 
 from __future__ import annotations
@@ -48,12 +54,13 @@ import torch
 
 from cspsearch.measure.macs import count_macs
 from cspsearch.measure.onnx import export_onnx
-from cspsearch.measure.onnx import measure_ort
 from cspsearch.measure.onnx import session
 from cspsearch.measure.onnx import time_interleaved
 from cspsearch.measure.onnx import time_runs
 from cspsearch.measure.onnx import time_session
 from cspsearch.measure.onnx import verify
+from cspsearch.measure.ort_latency import measure_ort
+from cspsearch.measure.ort_latency import time_against_reference
 from cspsearch.models import build_model
 from cspsearch.models.presets import PRESETS
 from cspsearch.report.collect import collect
@@ -212,7 +219,7 @@ def study_figures(storage: str, name: str, artifacts: Path, out: Path) -> None:
         t.user_attrs["ort_time_s"] / (t.user_attrs["trial_time_s"] - t.user_attrs["ort_time_s"])
         for t in measured_trials
     ]
-    repeat = repeatability([t for t in trained[:5]])
+    repeat = repeatability(study, trained[:5])
     data = collect(storage, name, importances=False)
     rows = measured(data)
     result = {
@@ -239,15 +246,19 @@ def study_figures(storage: str, name: str, artifacts: Path, out: Path) -> None:
     write(out, result, json.dumps(result, indent=1))
 
 
-def repeatability(trials: list[optuna.trial.FrozenTrial]) -> list[dict]:
-    """Each architecture measured twice, in turn, by the trial's own measurement."""
+def repeatability(study: optuna.Study, trials: list[optuna.trial.FrozenTrial]) -> list[dict]:
+    """Each architecture measured twice, in turn, by the trial's own measurement at the study's
+    scale; beside it, the figure the trial recorded during the study."""
+    (scale,) = [e["ms"] for e in study.user_attrs.get("ort_reference", {}).values()] or [None]
     models = [build_trial(t) for t in trials]
-    first = [measure_ort(m, s, c, 1)["latency_ort"] for m, s, c in models]
-    second = [measure_ort(m, s, c, 1)["latency_ort"] for m, s, c in models]
+    first = [measure_ort(m, s, c, 1, scale_ms=scale)["latency_ort"] for m, s, c in models]
+    second = [measure_ort(m, s, c, 1, scale_ms=scale)["latency_ort"] for m, s, c in models]
     return [
-        {"trial": t.number, "first_ms": a, "second_ms": b, "ratio": b / a}
+        {"trial": t.number, "first_ms": a, "second_ms": b, "ratio": b / a,
+         "recorded_ms": t.user_attrs["latency_ort"],
+         "first_to_recorded": a / t.user_attrs["latency_ort"]}
         for t, a, b in zip(trials, first, second)
-    ]
+    ]  # fmt: skip
 
 
 def repeat(out: Path, timing: dict, turns: int, count: int = 8) -> None:
@@ -263,7 +274,12 @@ def repeat(out: Path, timing: dict, turns: int, count: int = 8) -> None:
         models.append((model_cfg.block[0], data))
     # A1 B1 … then A2 B2 …: a fresh session each time, as each trial has its own; or, as
     # `cspsearch export --onnx` times its files, all eight in rounds (time_interleaved).
-    if "interleaved_s" in timing:
+    if timing.get("reference"):  # as a trial measures latency_ort (measure/ort_latency.py)
+        runs = [
+            [[time_against_reference(session(d, 1), 16, 1, 1)["latency_ort"]] for _, d in models]
+            for _ in range(turns)
+        ]
+    elif "interleaved_s" in timing:
         window = timing["interleaved_s"]  # each network's share
         runs = [
             time_interleaved([session(d, 1) for _, d in models], [(16, 1)] * count, window)
@@ -309,6 +325,41 @@ def repeat(out: Path, timing: dict, turns: int, count: int = 8) -> None:
     write(out, result, "\n".join(lines) + "\n")
 
 
+def across(storage: str, names: list[str], out: Path) -> None:
+    """Studies of one storage side by side: for each pair, the architectures both measured
+    (by ``config_key``), the ratio of their ``latency_ort`` and of their raw medians."""
+
+    def figures(name: str) -> dict[str, dict]:
+        trials = optuna.load_study(study_name=name, storage=storage).trials
+        return {
+            t.user_attrs["config_key"]: t.user_attrs
+            for t in trials
+            if "latency_ort_raw" in t.user_attrs and "duplicate_of" not in t.user_attrs
+        }
+
+    def summary(ratios: list[float]) -> dict:
+        return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
+                "outside_target": sum(abs(x - 1) > 0.05 for x in ratios)}  # fmt: skip
+
+    measured_by = {name: figures(name) for name in names}
+    head = "| studies | architectures | latency_ort ratio | raw median ratio |"
+    pairs, lines = [], [head, "|---|---|---|---|"]  # a ratio: median, range, count outside 5%
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            first, second = measured_by[a], measured_by[b]
+            both = sorted(set(first) & set(second))
+            row = {"studies": [a, b], "architectures": len(both)}
+            for attr in ("latency_ort", "latency_ort_raw"):
+                row[attr] = summary([second[k][attr] / first[k][attr] for k in both])
+            pairs.append(row)
+            cells = [
+                f"{r['median']:.3f}, {r['min']:.3f}–{r['max']:.3f}, {r['outside_target']} outside"
+                for r in (row["latency_ort"], row["latency_ort_raw"])
+            ]
+            lines.append(f"| {a} / {b} | {len(both)} | {cells[0]} | {cells[1]} |")
+    write(out, {"machine": machine(), "storage": storage, "pairs": pairs}, "\n".join(lines) + "\n")
+
+
 def write(out: Path, result: dict, markdown: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1), encoding="utf-8")
@@ -318,15 +369,17 @@ def write(out: Path, result: dict, markdown: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["presets", "exporters", "study", "repeat"])
+    parser.add_argument("what", choices=["presets", "exporters", "study", "repeat", "across"])
     parser.add_argument("--storage", default="sqlite:///reports/cspsearch.db")
     parser.add_argument("--study", default="csp_yolo_ort-seed0")
+    parser.add_argument("--studies", nargs="+", help="across: the studies to compare")
     parser.add_argument("--artifacts", type=Path, default=Path("reports/artifacts"))
     parser.add_argument("--out", type=Path)
     parser.add_argument("--min-s", type=float, default=0.2, help="repeat: timed window")
     parser.add_argument("--max-runs", type=int, default=200, help="repeat: runs at most")
     parser.add_argument("--turns", type=int, default=4, help="repeat: measurements of each")
     parser.add_argument("--interleaved", type=float, help="repeat: as export, SEC a network")
+    parser.add_argument("--trial", action="store_true", help="repeat: as a trial measures")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     results = Path("benchmarks/results")
@@ -336,7 +389,11 @@ def main() -> None:
         timing = {"min_s": args.min_s, "max_runs": args.max_runs}
         if args.interleaved:
             timing = {"interleaved_s": args.interleaved}
+        elif args.trial:
+            timing = {"reference": True}
         repeat(args.out or results / "deploy_repeat.json", timing, args.turns)
+    elif args.what == "across":
+        across(args.storage, args.studies, args.out or results / "deploy_across.json")
     elif args.what == "exporters":
         exporters(args.out or results / "deploy_exporters.json")
     else:

@@ -1,5 +1,6 @@
 """A network in ONNX Runtime: export with a dynamic batch dimension, a check of ONNX Runtime's
-output against PyTorch's, and ``latency_ort`` (ms at batch 1 on the CPU execution provider).
+output against PyTorch's, and the timing of batch-1 runs on the CPU execution provider
+(``latency_ort`` itself: measure/ort_latency.py).
 
 Needs the ``deploy`` extra (onnx, onnxruntime, onnxscript); callers check it first with
 ``cspsearch.errors.require_deploy`` (one line naming the pip command). The exporter is
@@ -75,7 +76,7 @@ def _export(model: nn.Module, input_size: int, in_chans: int, fallback: bool) ->
             return buffer.getvalue(), "torchscript"
         except Exception as first:  # noqa: BLE001 (any exporter failure: try the other)
             if not fallback:
-                raise RuntimeError(_first_line(first)) from None
+                raise RuntimeError(first_line(first)) from None
             try:
                 program = torch.onnx.export(
                     model, (x,), input_names=["input"], output_names=names, dynamo=True,
@@ -83,7 +84,7 @@ def _export(model: nn.Module, input_size: int, in_chans: int, fallback: bool) ->
                 )  # fmt: skip
                 return program.model_proto.SerializeToString(), "dynamo"
             except Exception:  # noqa: BLE001
-                raise RuntimeError(_first_line(first)) from None
+                raise RuntimeError(first_line(first)) from None
 
 
 def session(onnx_model: bytes | str | Path, threads: int = 1) -> Any:
@@ -139,10 +140,9 @@ def time_runs(
     """Ms of each timed batch-1 run after warm-up: at least 10 runs and ``min_s``, at most
     ``max_runs`` (3 past ``budget_s``) — small networks run in tenths of a millisecond.
 
-    NOTE: the cap keeps a trial's cost down (docs/deploying.md): a 0.1 ms network is timed over
-    ~20 ms only, so a burst of the host's noise can move a whole measurement; a longer window
-    (benchmarks/deploy.py repeat --min-s 0.3 --max-runs 4000) is steadier but costs ~8% of a
-    3 s csp_yolo trial."""
+    Used for a study's scale (the reference alone, measure/ort_latency.py) and the presets'
+    table; a trial times its network in turns with the reference instead (``time_interleaved``):
+    timed alone, the host's drift moved one architecture's median by up to 8% in a minute."""
     x = {"input": np.zeros((1, in_chans, input_size, input_size), dtype=np.float32)}
     for _ in range(3):  # warm-up: allocations, the first runs' kernel choices
         sess.run(None, x)
@@ -185,35 +185,6 @@ def time_interleaved(
     return times
 
 
-def measure_ort(
-    model: nn.Module, input_size: int, in_chans: int, threads: int, fallback: bool = False
-) -> dict[str, Any]:
-    """``latency_ort`` and how it was got, as trial attributes; where the network does not
-    export or ONNX Runtime disagrees with PyTorch, ``latency_ort_missing`` with the reason.
-    NOTE: no dynamo fallback by default: in a trial it would cost more than the training."""
-    start = time.perf_counter()
-    try:
-        data, exporter = export_onnx(model, input_size, in_chans, fallback)
-        sess = session(data, threads)
-        check = verify(sess, model, input_size, in_chans)
-    except Exception as exc:  # noqa: BLE001 (the reason is recorded; the study goes on)
-        return {"latency_ort_missing": f"export failed: {_first_line(exc)}"}
-    if not check["ok"]:
-        return {
-            "latency_ort_missing": f"ONNX Runtime differs from PyTorch by "
-            f"{check['max_abs_diff']:.3g} (tolerance {check['tolerance']:.3g})"
-        }
-    export_s = time.perf_counter() - start
-    return {
-        "latency_ort": time_session(sess, input_size, in_chans),
-        "ort_threads": threads,
-        "ort_exporter": exporter,
-        "ort_max_abs_diff": check["max_abs_diff"],
-        "ort_export_s": export_s,  # export, session and check
-        "ort_time_s": time.perf_counter() - start,  # all of it: what a trial pays
-    }
-
-
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else 'no message'}"[:300]

@@ -4,4 +4,5 @@ recovery.py), studies whose owner queues the trials (queued.py), early stopping
 (early_stop.py), where trials run (execute.py), trials per device (per_device.py),
 the sampler
 (samplers.py), batched attribute writes (attrs.py), per-trial artifacts (artifacts.py),
-progress lines (progress.py) and a study's architectures as checked ONNX files (deploy.py)."""
+progress lines (progress.py), a study's architectures as checked ONNX files (deploy.py) and
+the study's scale for latency_ort (reference.py)."""

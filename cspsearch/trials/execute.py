@@ -32,6 +32,7 @@ from cspsearch.trials.queued import is_queued
 from cspsearch.trials.queued import run_cells
 from cspsearch.trials.queued import shared
 from cspsearch.trials.recovery import counted_trials
+from cspsearch.trials.reference import settle_scale
 from cspsearch.trials.samplers import make_sampler
 from cspsearch.trials.study import CATCH
 from cspsearch.trials.study import check_early_stop
@@ -111,6 +112,7 @@ def execute(
         run_trials(study, space, total=total, quota=quota, options=options, live=progress)
         return []
     shared = check_storage(storage, workers)
+    settle_scale(study, space, options.device)  # latency_ort's scale: one for all workers
     return run_workers(
         study.study_name, storage=shared, seed=seed, options=options, todo=todo, workers=workers
     )
@@ -138,8 +140,7 @@ def run_workers(
 def _forked(
     name: str, storage: str, seed: int | None, options: RunOptions, index: int, claim: Claim
 ) -> int:
-    """A forked worker: ``work`` on the trials it claims; the exit code ``cspsearch worker``
-    would end with (2 after one line for a cspsearch error, 130 after Ctrl-C)."""
+    """A forked worker's ``work``; its exit code as ``cspsearch worker``'s (2 or 130)."""
     try:
         work(name, storage, quota=None, seed=seed, options=options, claim=claim)
     except CspSearchError as exc:
@@ -159,8 +160,7 @@ def work(
     options: RunOptions,
     claim: Claim | None = None,
 ) -> None:
-    """``cspsearch worker``: join a study and run trials (``quota`` of them, or one per true
-    ``claim()``, when given)."""
+    """``cspsearch worker``: join a study and run trials (``quota``, or one per true claim)."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     opened = open_storage(storage, must_exist=True)
     try:

@@ -26,7 +26,7 @@ import torch
 
 from cspsearch.errors import CspSearchError
 from cspsearch.measure.gradients import duplication_attrs
-from cspsearch.measure.onnx import measure_ort
+from cspsearch.measure.ort_latency import measure_ort
 from cspsearch.space.configs import TrainConfig
 from cspsearch.space.searchspace import SearchSpace
 from cspsearch.training.device import pick_device
@@ -44,6 +44,7 @@ from cspsearch.trials.early_stop import EarlyStop
 from cspsearch.trials.early_stop import TrialStopper
 from cspsearch.trials.recovery import heartbeat
 from cspsearch.trials.recovery import sweep_stale
+from cspsearch.trials.reference import study_scale
 from cspsearch.trials.results import COPIED
 from cspsearch.trials.results import summarise
 from cspsearch.trials.rules import check_run
@@ -154,7 +155,7 @@ class Objective:
         torch.manual_seed(cfg.seed)  # model initialisation
         model = arch.build()
         if arch.key not in self.measured:  # the untrained network is timed as well
-            self.measured[arch.key] = self._measure(model, arch)
+            self.measured[arch.key] = self._measure(model, arch, trial.study)
         out = dict(self.measured[arch.key])
         if self.ort_scored and "latency_ort" not in out:  # recorded; the study goes on
             trial.set_user_attr("latency_ort_missing", out["latency_ort_missing"])
@@ -184,12 +185,15 @@ class Objective:
             out.update(duplication_attrs(model, hooks, seed_cfg, ctx))
         return {**out, **(stopper.attrs() if stopper is not None else {})}
 
-    def _measure(self, model: torch.nn.Module, arch: Arch) -> dict[str, Any]:
+    def _measure(self, model: torch.nn.Module, arch: Arch, study: optuna.Study) -> dict[str, Any]:
         """MACs, parameters and latencies of the untrained network: the task's figures, then
-        ONNX Runtime's on the CPU whatever the trial's device (when the space asks for it)."""
+        ONNX Runtime's on the CPU whatever the trial's device (when the space asks for it), at
+        the study's scale (trials/reference.py)."""
         out = self.task.measure(model, arch, self.device, self.latency)
         if self.ort:
-            out.update(measure_ort(model, arch.input_size, arch.in_chans, self.ort_threads))
+            shape = (arch.input_size, arch.in_chans, self.ort_threads)
+            scale = study_scale(study, *shape)
+            out.update(measure_ort(model, *shape, scale_ms=scale))
         return out
 
     def _duplicate(self, trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:

@@ -191,3 +191,45 @@ def test_an_architecture_onnx_cannot_express_fails_its_trial_only(
     assert failed.user_attrs["latency_ort_missing"].startswith("export failed: ")
     assert "fft" in failed.user_attrs["latency_ort_missing"]
     assert done.state == optuna.trial.TrialState.COMPLETE and done.values[1] > 0
+
+
+@pytest.mark.slow
+def test_every_trial_scales_by_the_study_s_one_reference(study: tuple[Path, str]) -> None:
+    """The scale is measured once and stored on the study; each trial's latency_ort is its
+    ratio to the reference (timed in the same turns) at that scale."""
+    _, url = study
+    loaded = optuna.load_study(study_name="yolo", storage=url)
+    (entry,) = loaded.user_attrs["ort_reference"].values()
+    assert entry["ms"] > 0
+    for t in loaded.trials:
+        a = t.user_attrs
+        assert a["ort_reference_scale_ms"] == entry["ms"]
+        ratio = a["latency_ort_raw"] / a["ort_reference_ms"]
+        assert a["latency_ort"] == pytest.approx(entry["ms"] * ratio)
+
+
+def test_a_stored_scale_is_used_not_measured_again(storage_url: str) -> None:
+    from cspsearch.trials.reference import reference_key
+    from cspsearch.trials.reference import study_scale
+
+    study = optuna.create_study(storage=storage_url, study_name="scale")
+    assert study_scale(study, 16, 1, 1) > 0  # measured and stored
+    study.set_user_attr("ort_reference", {reference_key(16, 1, 1): {"ms": 7.5}})
+    assert study_scale(study, 16, 1, 1) == 7.5
+    assert study_scale(study, 16, 1, 2) > 0  # another thread count: its own entry
+    assert set(study.user_attrs["ort_reference"]) == {"16x16x1@1t", "16x16x1@2t"}
+
+
+def test_a_new_study_takes_its_storage_s_scale_from_this_machine(storage_url: str) -> None:
+    from cspsearch.trials.reference import study_scale
+
+    first = optuna.create_study(storage=storage_url, study_name="first")
+    scale = study_scale(first, 16, 1, 1)
+    entry = first.user_attrs["ort_reference"]["16x16x1@1t"]
+    other = {**entry, "machine": "elsewhere", "ms": 99.0, "measured": "2000-01-01T00:00:00"}
+    optuna.create_study(storage=storage_url, study_name="other").set_user_attr(
+        "ort_reference", {"16x16x1@1t": other}
+    )  # older, but another machine's
+    second = optuna.create_study(storage=storage_url, study_name="second")
+    assert study_scale(second, 16, 1, 1) == scale
+    assert second.user_attrs["ort_reference"]["16x16x1@1t"]["from_study"] == "first"
