@@ -134,9 +134,10 @@ def section(datasets: Sequence[ReportData], add: Callable[[go.Figure], str]) -> 
         parts += [
             f"<h2>Where MACs mislead: {escape(data.study_name)}</h2>",
             f"<p class='meta'>latency_ort: ONNX Runtime, CPU execution provider, "
-            f"{'/'.join(map(str, threads)) or '?'} thread(s), batch 1, median after warm-up; "
-            "each architecture once. ρ: Spearman's rank correlation of MACs and latency_ort "
-            "(1: MACs order the architectures as the runtime does).</p>",
+            f"{'/'.join(map(str, threads)) or '?'} thread(s), batch 1, median after warm-up, "
+            "timed in turns with a fixed reference network and given at the study's scale "
+            "(docs/deploying.md); each architecture once. ρ: Spearman's rank correlation of "
+            "MACs and latency_ort (1: MACs order the architectures as the runtime does).</p>",
             add(mislead_figure(rows)),
             _rho_table(rhos(rows)),
             "<h3>Latency rank farthest from MACs rank</h3>",
