@@ -233,3 +233,16 @@ def test_a_new_study_takes_its_storage_s_scale_from_this_machine(storage_url: st
     second = optuna.create_study(storage=storage_url, study_name="second")
     assert study_scale(second, 16, 1, 1) == scale
     assert second.user_attrs["ort_reference"]["16x16x1@1t"]["from_study"] == "first"
+
+
+def test_the_scale_is_settled_before_workers_start(tmp_path: Path, storage_url: str) -> None:
+    """``settle_scale`` (run before local workers fork or spawn) stores the scale for the
+    space's input shape, so that no two workers measure one each."""
+    from cspsearch.space.loader import load_space
+    from cspsearch.trials.reference import settle_scale
+
+    space = load_space(write_space(tmp_path, SPACE.replace("BUDGET", "1000"), "yolo"))
+    study = optuna.create_study(storage=storage_url, study_name="settled")
+    settle_scale(study, space, "cpu")
+    (key,) = study.user_attrs["ort_reference"]
+    assert key == "8x8x1@1t"  # digits at the space's input size, one channel, one thread
