@@ -32,9 +32,10 @@ def trial_line(trial: optuna.trial.FrozenTrial, pareto_size: int) -> str:
     else:
         copied = f" (same as trial {a['duplicate_of']})" if "duplicate_of" in a else ""
         score = "val_ap50" if "val_ap50" in a else "val_accuracy"
+        ort = f" · {a['latency_ort']:.3f} ms in ONNX Runtime" if "latency_ort" in a else ""
         outcome = (
             f"{score} {a.get(score, 0):.4f} · {a.get('macs', 0) / 1e6:.2f} "
-            f"MMACs · {a.get('trial_time_s', 0):.1f} s{copied}"
+            f"MMACs{ort} · {a.get('trial_time_s', 0):.1f} s{copied}"
         )
     return f"trial {trial.number}: {escape(params)} → {outcome} · Pareto set {pareto_size}"
 

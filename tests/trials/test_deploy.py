@@ -246,3 +246,14 @@ def test_the_scale_is_settled_before_workers_start(tmp_path: Path, storage_url: 
     settle_scale(study, space, "cpu")
     (key,) = study.user_attrs["ort_reference"]
     assert key == "8x8x1@1t"  # digits at the space's input size, one channel, one thread
+
+
+def test_a_trial_s_line_shows_its_latency_ort() -> None:
+    from cspsearch.trials.progress import trial_line
+
+    attrs = {"val_accuracy": 0.9, "macs": 2e6, "trial_time_s": 3.0, "latency_ort": 0.0891}
+    trial = optuna.trial.create_trial(values=[0.9, 0.0891], user_attrs=attrs)
+    assert "2.00 MMACs · 0.089 ms in ONNX Runtime · 3.0 s" in trial_line(trial, 1)
+    del attrs["latency_ort"]
+    without = optuna.trial.create_trial(value=0.9, user_attrs=attrs)
+    assert "ONNX Runtime" not in trial_line(without, 1)
