@@ -13,6 +13,7 @@ from typing import Any
 
 import optuna
 
+from cspsearch.compat import study_storage
 from cspsearch.space.searchspace import SearchSpace
 
 ATTR = "ort_reference"
@@ -39,7 +40,7 @@ def study_scale(study: optuna.Study, input_size: int, in_chans: int, threads: in
 
 def _from_storage(study: optuna.Study, key: str) -> dict[str, Any] | None:
     """The earliest scale for ``key`` that a study of this storage measured on this machine."""
-    storage = study._storage  # Optuna has no public accessor for it
+    storage = study_storage(study)
     found = [
         {**entry, "from_study": summary.study_name}
         for summary in optuna.get_all_study_summaries(storage, include_best_trial=False)
