@@ -90,6 +90,7 @@ class Objective:
         self.ort = needs_ort(space)
         self.ort_scored = "latency_ort" in costs  # a trial without it cannot be scored
         self.ort_threads = int(space.measure.get("ort_threads", 1))
+        self.scales: dict[tuple[int, int, int], float] = {}  # latency_ort's (trials/reference.py)
         self.software = versions()
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
@@ -192,8 +193,9 @@ class Objective:
         out = self.task.measure(model, arch, self.device, self.latency)
         if self.ort:
             shape = (arch.input_size, arch.in_chans, self.ort_threads)
-            scale = study_scale(study, *shape)
-            out.update(measure_ort(model, *shape, scale_ms=scale))
+            if shape not in self.scales:  # stored once on the study: read once per process
+                self.scales[shape] = study_scale(study, *shape)
+            out.update(measure_ort(model, *shape, scale_ms=self.scales[shape]))
         return out
 
     def _duplicate(self, trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:
