@@ -66,6 +66,31 @@ def test_maxout_takes_the_max_of_each_group():
     assert Maxout(2)(x).flatten().tolist() == [5.0, -2.0]
 
 
+@pytest.mark.parametrize("size", [2, 3])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_maxout_training_path_equals_amax_to_the_bit(size, dtype, layout):
+    # The training path (_GroupMax) must give amax's output and gradient exactly, ties (the
+    # gradient shared), NaN and the sign of zero included: a study's numbers must not move.
+    generator = torch.Generator().manual_seed(size)
+    x = torch.randn(3, 4 * size, 5, 5, generator=generator).to(dtype)
+    tie = torch.rand(x[:, 1::size].shape, generator=generator) < 0.3
+    x[:, 1::size] = torch.where(tie, x[:, 0::size], x[:, 1::size])
+    x[0, 0, 0, 0] = float("nan")
+    x = x.contiguous(memory_format=layout)
+    grad = torch.randn(3, 4, 5, 5, generator=generator).to(dtype)
+    grad[0, 0] = -grad[0, 0].abs()  # negative gradients at losers: −0, not +0
+    expected_x, actual_x = x.clone().requires_grad_(), x.clone().requires_grad_()
+    expected = expected_x.view(3, 4, size, 5, 5).amax(dim=2)
+    actual = Maxout(size)(actual_x)
+    expected.backward(grad)
+    actual.backward(grad)
+    assert tie.any()
+    for a, b in ((actual, expected), (actual_x.grad, expected_x.grad)):
+        a, b = a.nan_to_num(7.0), b.nan_to_num(7.0)  # (a NaN's sign bit is not a number)
+        assert torch.equal(a, b) and torch.equal(a.signbit(), b.signbit())
+
+
 def test_maxout_size_must_divide_the_fused_channels():
     with pytest.raises(BuildError, match="maxout_size 3"):
         Neck("efm", IN_CHS, 8, maxout=3)
