@@ -7,7 +7,14 @@ with this tree (AP on the device per epoch, the static loss), alternating A B th
 each, one process at a time. Each round uses its own training seed, so the AP50 pairs also show
 seed noise. Writes the train times, their ratios and both AP50s to a JSON file.
 
+``--together`` runs old and new at the same time instead, each pinned to its own core (the
+cores swapped every round), as a default 2-core study runs two single-threaded workers at once:
+a drift in the host's speed then meets both sides alike (one after the other, the same old
+trial took 70 s in one run and 101 s in the next). When one side ends first, a filler copy of
+it keeps its core busy until the other ends, so the slower side never runs alone.
+
     python benchmarks/efm_trial_speed.py [--epochs 24] [--rounds 2] [--old-tree /tmp/old]
+    python benchmarks/efm_trial_speed.py --together --rounds 4
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,17 +49,50 @@ print(json.dumps({k: a.get(k) for k in keys}))
 """
 
 
-def run_one(tree: Path, epochs: int, seed: int, work: Path, tag: str) -> dict:
+def start(
+    tree: Path, epochs: int, seed: int, work: Path, tag: str, cpu: int | None = None
+) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
     env["CSPSEARCH_CACHE"] = str(work / "cache")  # the shapes are generated once, shared
     db = work / f"{tag}-{seed}.db"
-    out = subprocess.run(
-        [sys.executable, "-c", DRIVER, str(epochs), str(seed), str(db), str(tree)],
-        env=env, cwd=work, capture_output=True, text=True, check=False,
+    pin = [] if cpu is None else ["taskset", "-c", str(cpu)]
+    return subprocess.Popen(
+        [*pin, sys.executable, "-c", DRIVER, str(epochs), str(seed), str(db), str(tree)],
+        env=env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    if out.returncode:
-        raise SystemExit(f"{tag} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def result(process: subprocess.Popen, tag: str) -> dict:
+    out, err = process.communicate()
+    if process.returncode:
+        raise SystemExit(f"{tag} failed:\n{err[-3000:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_one(tree: Path, epochs: int, seed: int, work: Path, tag: str) -> dict:
+    return result(start(tree, epochs, seed, work, tag), tag)
+
+
+def run_together(old: Path, epochs: int, seed: int, work: Path) -> tuple[dict, dict]:
+    """Old and new at once on cores (seed mod 2, the other); a side that ends first is
+    followed on its core by a filler copy of itself until the other side ends."""
+    cpus = (0, 1) if seed % 2 == 0 else (1, 0)
+    trees = {"old": (old, cpus[0]), "new": (ROOT, cpus[1])}
+    running = {}
+    for tag, (tree, cpu) in trees.items():
+        running[tag] = start(tree, epochs, seed, work, tag, cpu)
+    results, filler = {}, None
+    while len(results) < 2:
+        time.sleep(0.2)
+        for tag, process in running.items():
+            if tag not in results and process.poll() is not None:
+                results[tag] = result(process, tag)
+                if len(results) == 1:
+                    tree, cpu = trees[tag]
+                    filler = start(tree, epochs, seed, work, f"{tag}-filler", cpu)
+    filler.kill()
+    filler.communicate()
+    return results["old"], results["new"]
 
 
 def old_tree(path: Path, commit: str) -> Path:
@@ -66,6 +107,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=24, help="24: the default trial")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--old-commit", default="9b54720")
+    parser.add_argument("--together", action="store_true", help="old and new at once, a core each")
     parser.add_argument("--old-tree", type=Path, default=Path("/tmp/old"))
     parser.add_argument(
         "--out", type=Path, default=ROOT / "benchmarks/results/efm_trial_speed.json"
@@ -76,7 +118,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for seed in range(args.rounds):  # A B, then B A: a drifting load favours neither
-            if seed % 2 == 0:
+            if args.together:
+                a, b = run_together(old, args.epochs, seed, work)
+            elif seed % 2 == 0:
                 a = run_one(old, args.epochs, seed, work, "old")
                 b = run_one(ROOT, args.epochs, seed, work, "new")
             else:
@@ -90,7 +134,8 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
     ratios = [r["train_time_ratio"] for r in rows]
     result = {
-        "what": "one csp_efm trial (the space's first, same architecture), old vs new, A B A B",
+        "what": "one csp_efm trial (the space's first, same architecture), old vs new, "
+        + ("at once, a core each, cores swapped each round" if args.together else "A B, B A"),
         "date": datetime.date.today().isoformat(),
         "machine": f"{os.cpu_count()} logical cores, one thread a trial; "
         + Path("/proc/cpuinfo").read_text().split("model name")[1].split("\n")[0].strip(": \t"),
