@@ -46,10 +46,19 @@ class Maxout(nn.Module):
         self.size = size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.requires_grad and torch.is_grad_enabled() and not torch.jit.is_tracing():
-            return _GroupMax.apply(x, self.size)  # training: the same numbers, faster
-        b, c, h, w = x.shape  # inference, MAC counting and ONNX export trace this
-        return x.view(b, c // self.size, self.size, h, w).amax(dim=2)
+        if torch.jit.is_tracing():  # MAC counting and ONNX export see one amax
+            b, c, h, w = x.shape
+            return x.view(b, c // self.size, self.size, h, w).amax(dim=2)
+        if x.requires_grad and torch.is_grad_enabled():
+            return _GroupMax.apply(x, self.size)
+        return _group_max(x, self.size)  # the same numbers, faster
+
+
+def _group_max(x: torch.Tensor, size: int) -> torch.Tensor:
+    y = x[:, 0::size]
+    for i in range(1, size):  # slice i holds channel i of every group
+        y = torch.maximum(y, x[:, i::size])
+    return y
 
 
 class _GroupMax(torch.autograd.Function):
@@ -61,9 +70,7 @@ class _GroupMax(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, size: int) -> torch.Tensor:
-        y = x[:, 0::size]
-        for i in range(1, size):  # slice i holds channel i of every group
-            y = torch.maximum(y, x[:, i::size])
+        y = _group_max(x, size)
         ctx.save_for_backward(x, y)
         ctx.size = size
         return y

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from cspsearch.detection.boxes import EPS
 from cspsearch.detection.boxes import aligned_iou
 from cspsearch.detection.boxes import batched_nms
 from cspsearch.detection.boxes import decode
@@ -38,6 +39,30 @@ def test_pairwise_iou_matches_aligned():
             assert matrix[i, j].item() == pytest.approx(
                 aligned_iou(boxes[i : i + 1], boxes[j : j + 1]).item(), abs=1e-5
             )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_pairwise_iou_has_the_bits_of_the_corner_pair_formula(dtype):
+    # The per-coordinate, in-place pairwise_iou must give what the plain (…, n, m, 2) formula
+    # gives, to the bit (NMS decisions at the threshold, and so a study's AP, must not move):
+    # random, duplicate, zero-width and disjoint boxes, batched and not.
+    def corner_pairs(a, b):
+        lt = torch.max(a[..., :, None, :2], b[..., None, :, :2])
+        rb = torch.min(a[..., :, None, 2:], b[..., None, :, 2:])
+        inter = (rb - lt).clamp(0).prod(-1)
+        area_a = (a[..., 2:] - a[..., :2]).prod(-1)
+        area_b = (b[..., 2:] - b[..., :2]).prod(-1)
+        return inter / (area_a[..., :, None] + area_b[..., None, :] - inter + EPS)
+
+    generator = torch.Generator().manual_seed(0)
+    corner = torch.rand(6, 40, 2, generator=generator, dtype=dtype) * 64
+    boxes = torch.cat((corner, corner + torch.rand(6, 40, 2, generator=generator) * 30), -1)
+    boxes[0, :5] = boxes[0, 5:10]  # duplicates: IoU 1
+    boxes[1, :, 2] = boxes[1, :, 0]  # zero width
+    boxes[2] += 500  # far from every box of the other set
+    others = torch.rand(6, 7, 4, generator=generator, dtype=dtype).sort(-1).values * 64
+    for a, b in ((boxes, boxes), (boxes, others), (boxes[3], others[3])):
+        assert torch.equal(pairwise_iou(a, b), corner_pairs(a, b))
 
 
 def test_decode_puts_a_zero_prediction_at_the_cell_centre_with_the_anchor_size():

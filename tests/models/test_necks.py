@@ -4,8 +4,10 @@ import itertools
 
 import pytest
 import torch
+from torch import nn
 
 from cspsearch.errors import BuildError
+from cspsearch.measure.macs import count_macs
 from cspsearch.models.detector import Detector
 from cspsearch.models.necks import NECKS
 from cspsearch.models.necks import Maxout
@@ -86,9 +88,17 @@ def test_maxout_training_path_equals_amax_to_the_bit(size, dtype, layout):
     expected.backward(grad)
     actual.backward(grad)
     assert tie.any()
-    for a, b in ((actual, expected), (actual_x.grad, expected_x.grad)):
+    with torch.no_grad():
+        inferred = Maxout(size)(x)  # inference: the same maxima without a graph
+    for a, b in ((actual, expected), (actual_x.grad, expected_x.grad), (inferred, expected)):
         a, b = a.nan_to_num(7.0), b.nan_to_num(7.0)  # (a NaN's sign bit is not a number)
         assert torch.equal(a, b) and torch.equal(a.signbit(), b.signbit())
+
+
+def test_maxout_traces_as_one_amax():
+    # fvcore (a trial's recorded unsupported ops) and the ONNX export read the traced graph.
+    report = count_macs(nn.Sequential(nn.Conv2d(3, 4, 1), Maxout(2)), 3, 3)
+    assert report.unsupported_ops == {"aten::amax": 1}
 
 
 def test_maxout_size_must_divide_the_fused_channels():
