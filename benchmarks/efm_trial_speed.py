@@ -81,17 +81,21 @@ def run_together(old: Path, epochs: int, seed: int, work: Path) -> tuple[dict, d
     running = {}
     for tag, (tree, cpu) in trees.items():
         running[tag] = start(tree, epochs, seed, work, tag, cpu)
-    results, filler = {}, None
-    while len(results) < 2:
-        time.sleep(0.2)
-        for tag, process in running.items():
-            if tag not in results and process.poll() is not None:
-                results[tag] = result(process, tag)
-                if len(results) == 1:
-                    tree, cpu = trees[tag]
-                    filler = start(tree, epochs, seed, work, f"{tag}-filler", cpu)
-    filler.kill()
-    filler.communicate()
+    results = {}
+    try:
+        while len(results) < 2:
+            time.sleep(0.2)
+            for tag in trees:
+                if tag not in results and running[tag].poll() is not None:
+                    results[tag] = result(running[tag], tag)
+                    if len(results) == 1:
+                        tree, cpu = trees[tag]
+                        running["filler"] = start(tree, epochs, seed, work, "filler", cpu)
+    finally:  # the filler, or every side when one failed: no process outlives the round
+        for process in running.values():
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
     return results["old"], results["new"]
 
 
